@@ -1,0 +1,1 @@
+"""splashaudit's outward half: devices, probe plans, batches, reports and the `splashaudit` CLI."""
