@@ -1,10 +1,143 @@
-"""Stub: replaced by the real pipeline."""
+"""The analysis pipeline: one screenshot (and optionally its view tree) in, a ScreenAnalysis out."""
+
 from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from functools import lru_cache
+
 import numpy as np
-from vision.types import Display, ScreenAnalysis, ScreenKind
+
+from vision import glyphs, hierarchy, layout, measure, ocr
+from vision.controls import AdCues, find_ad_cues
+from vision.permission import find_permission_prompt
+from vision.rules import RuleProfile, load_rule_profile
+from vision.screen import classify
+from vision.types import (Box, CloseControl, Display, Finding, ScreenAnalysis, ScreenKind)
+from vision.verdicts import judge_screen
+
+#: Around a pop-up card, how far (dp) a close control may sit: a ✕ under the card, or on its corner.
+CARD_REACH_DP = {"side": 32, "above": 72, "below": 140}
+#: A frame this dark and flat is a blocked screenshot (FLAG_SECURE), not a black ad.
+BLANK_MAX_MEAN, BLANK_MAX_STD = 6.0, 2.0
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> RuleProfile:
+    return load_rule_profile()
+
+
+class _Stopwatch:
+    def __init__(self):
+        self.timings_ms: dict[str, float] = {}
+
+    @contextmanager
+    def lap(self, name: str):
+        start = time.perf_counter()
+        yield
+        self.timings_ms[name] = round((time.perf_counter() - start) * 1000, 1)
+
+
+def _near_card(box: Box, card: Box, density: float) -> bool:
+    reach = Box(round(card.x - CARD_REACH_DP["side"] * density),
+                round(card.y - CARD_REACH_DP["above"] * density),
+                round(card.w + 2 * CARD_REACH_DP["side"] * density),
+                round(card.h + (CARD_REACH_DP["above"] + CARD_REACH_DP["below"]) * density))
+    return reach.contains(*box.center)
+
+
+def _visible_box(image: np.ndarray, control: CloseControl) -> Box:
+    if control.kind == "glyph":
+        return control.box   # the glyph finder already took in its circle or square
+    return glyphs.enclosing_shape(image, control.box, max_growth=2.2, aspect_range=(0.4, 6.0))
+
+
+def _measure_control(image: np.ndarray, control: CloseControl, display: Display) -> None:
+    control.box = _visible_box(image, control)
+    # A bare glyph or label needs a margin so the crop holds what is around it as well.
+    margin = max(2, round(0.2 * min(control.box.w, control.box.h)))
+    control.size_dp = measure.size_dp(control.box, display)
+    control.size_mm = measure.size_mm(control.box, display)
+    control.contrast_ratio = measure.crop_contrast_ratio(image, control.box, margin)
+    control.position = measure.position(control.box, display)
+    if control.touch_box is not None:
+        control.touch_size_dp = measure.size_dp(control.touch_box, display)
+
+
+def _merge_hierarchy(cues: AdCues, page_source: str, display: Display) -> list[str]:
+    """Give vision's controls their touch targets; add controls only the view tree knows."""
+    try:
+        nodes = hierarchy.parse_nodes(page_source, scale=1.0)
+    except Exception as exc:  # an unparsable tree must not cost the frame its analysis
+        return [f"view hierarchy not used: {type(exc).__name__}"]
+    for node in hierarchy.close_nodes(nodes):
+        match = next((c for c in cues.close_controls if node.box.contains(*c.box.center)), None)
+        if match is not None:
+            match.touch_box = node.touch_box
+        else:
+            cues.dismiss_controls.append(CloseControl(
+                box=node.box, kind="text" if node.text else "glyph", text=node.text or "✕",
+                confidence=0.9, touch_box=node.touch_box, source="hierarchy"))
+    return []
+
+
+def _blank_analysis(size_px, display: Display, rules: RuleProfile) -> ScreenAnalysis:
+    reason = "screenshot is blank: the app may block screenshots (FLAG_SECURE)"
+    spec = rules["CLOSE_PRESENT"]
+    return ScreenAnalysis(
+        size_px=size_px, density=display.density, screen=ScreenKind("normal", 0.0, [reason]),
+        findings=[Finding("CLOSE_PRESENT", "inconclusive", f"CLOSE_PRESENT 无法判定：截图全黑 / "
+                          f"inconclusive: {reason} [{spec.clause}]", {"clause": spec.clause})],
+        notes=[reason])
 
 
 def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None = None,
-            rules=None) -> ScreenAnalysis:
-    h, w = image_bgr.shape[:2]
-    return ScreenAnalysis(size_px=(w, h), density=display.density, screen=ScreenKind("normal", 0.0))
+            rules: RuleProfile | None = None) -> ScreenAnalysis:
+    """Analyse one screenshot (BGR, as OpenCV loads it).
+
+    ``display`` says what its pixels mean (density, physical pitch, insets); ``hierarchy_xml`` is an
+    Appium page source taken at the same moment, when there is one.
+    """
+    rules = rules or default_rules()
+    height, width = image_bgr.shape[:2]
+    if float(image_bgr.mean()) <= BLANK_MAX_MEAN and float(image_bgr.std()) <= BLANK_MAX_STD:
+        return _blank_analysis((width, height), display, rules)
+    clock = _Stopwatch()
+    with clock.lap("ocr"):
+        lines = ocr.read_text(image_bgr, display.density)
+    with clock.lap("glyphs"):
+        glyph_hits = glyphs.find_close_glyphs(image_bgr, display.density)
+    with clock.lap("layout"):
+        card = layout.find_modal_card(image_bgr)
+        cues = find_ad_cues(lines, glyph_hits, width, card)
+        permission = find_permission_prompt(lines)
+    notes = _merge_hierarchy(cues, hierarchy_xml, display) if hierarchy_xml else []
+    screen = classify(cues, card, permission)
+    analysis = ScreenAnalysis(size_px=(width, height), density=display.density, screen=screen,
+                              texts=lines, notes=notes)
+    with clock.lap("measure"):
+        _fill_ad_parts(analysis, image_bgr, cues, card, display)
+    analysis.permission = permission
+    analysis.findings = judge_screen(analysis, rules)
+    analysis.timings_ms = clock.timings_ms
+    return analysis
+
+
+def _fill_ad_parts(analysis: ScreenAnalysis, image: np.ndarray, cues: AdCues, card: Box | None,
+                   display: Display) -> None:
+    if analysis.screen.kind not in ("splash_ad", "popup"):
+        return
+    density = display.density or analysis.size_px[0] / 360
+    controls = cues.close_controls
+    if card is not None and analysis.screen.kind == "popup":
+        controls = [c for c in controls if _near_card(c.box, card, density)]
+    for control in controls:
+        _measure_control(image, control, display)
+    analysis.close_controls = controls
+    analysis.countdown = cues.countdown
+    analysis.jump_buttons = cues.jump_buttons
+    if cues.ad_label is not None:
+        label = cues.ad_label
+        label.height_dp = measure.size_dp(label.box, display)[1] if display.density else None
+        label.contrast_ratio = measure.crop_contrast_ratio(image, label.box, margin_px=2)
+        analysis.ad_label = label

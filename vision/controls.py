@@ -1,0 +1,96 @@
+"""Turning read text and found glyphs into close controls, countdowns, ad labels and jump buttons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vision import lexicon
+from vision.glyphs import GlyphHit
+from vision.layout import peer_count
+from vision.types import AdLabel, Box, CloseControl, Countdown, JumpButton, TextLine
+
+
+@dataclass
+class AdCues:
+    """Everything on a screen that speaks of an ad, before the screen kind is decided."""
+
+    skip_controls: list[CloseControl]      # 跳过 / Skip: the splash-ad kind of close
+    dismiss_controls: list[CloseControl]   # ✕, 关闭, 以后再说, No thanks: the pop-up kind
+    countdown: Countdown | None
+    ad_label: AdLabel | None
+    jump_buttons: list[JumpButton]
+
+    @property
+    def close_controls(self) -> list[CloseControl]:
+        return self.skip_controls + self.dismiss_controls
+
+
+def _text_control(line: TextLine, kind: str, lines: list[TextLine], width_px: int,
+                  card: Box | None) -> CloseControl | None:
+    in_card = card is not None and card.expand(line.box.h * 2).contains(*line.box.center)
+    if not in_card and peer_count(line, lines, width_px) >= 2:
+        return None   # a chip, list item or chat message that happens to say 跳过 / 关闭
+    return CloseControl(box=line.box, kind="text", text=line.text, confidence=line.confidence)
+
+
+def _inside_words(hit: GlyphHit, lines: list[TextLine]) -> bool:
+    """A ✕-shaped letter inside a word ("Next", "text") is not a glyph control."""
+    for line in lines:
+        if line.box.contains(*hit.glyph_box.center) and len(lexicon.normalise(line.text)) >= 2 \
+                and hit.glyph_box.area < 0.5 * line.box.area:
+            return True
+    return False
+
+
+def _countdown_span(line: TextLine, seconds: int) -> Box:
+    """Where the number sits in a "跳过 5" label: estimated from its share of the characters."""
+    text = line.text.strip()
+    digits = str(seconds)
+    index = text.find(digits)
+    if index < 0 or len(text) == 0:
+        return line.box
+    char_w = line.box.w / len(text)
+    return Box(round(line.box.x + index * char_w), line.box.y, max(round(len(digits) * char_w), 1),
+               line.box.h)
+
+
+def find_ad_cues(lines: list[TextLine], glyphs: list[GlyphHit], width_px: int,
+                 card: Box | None) -> AdCues:
+    cues = AdCues([], [], None, None, [])
+    for line in lines:
+        label = ("dismiss", None) if lexicon.is_cross_text(line.text) else lexicon.close_label(line.text)
+        if label is not None:
+            control = _text_control(line, label[0], lines, width_px, card)
+            if control is None:
+                continue
+            (cues.skip_controls if label[0] == "skip" else cues.dismiss_controls).append(control)
+            if label[1] and cues.countdown is None:
+                cues.countdown = Countdown(_countdown_span(line, label[1]), label[1], line.text)
+        elif (seconds := lexicon.countdown_seconds(line.text)) is not None:
+            if cues.countdown is None and peer_count(line, lines, width_px) < 2:
+                cues.countdown = Countdown(line.box, seconds, line.text)
+        elif lexicon.ad_label(line.text):
+            if cues.ad_label is None or line.box.h < cues.ad_label.box.h:
+                cues.ad_label = AdLabel(line.box, line.text)
+        elif lexicon.jump_button(line.text):
+            cues.jump_buttons.append(JumpButton(line.box, line.text))
+    for hit in glyphs:
+        if _inside_words(hit, lines):
+            continue
+        if any(c.box.contains(*hit.glyph_box.center) for c in cues.close_controls):
+            continue
+        cues.dismiss_controls.append(CloseControl(box=hit.control_box, kind="glyph", text="✕",
+                                                  confidence=hit.score))
+    _fold_cross_text(cues)
+    return cues
+
+
+def _fold_cross_text(cues: AdCues) -> None:
+    """OCR sometimes reads a drawn ✕ as "X"; a glyph found there is the same control."""
+    glyphs = [c for c in cues.dismiss_controls if c.kind == "glyph"]
+    for control in list(cues.dismiss_controls):
+        if control.kind == "text" and lexicon.is_cross_text(control.text):
+            if any(g.box.contains(*control.box.center) for g in glyphs):
+                cues.dismiss_controls.remove(control)
+            else:
+                control.kind = "glyph"

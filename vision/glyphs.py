@@ -1,0 +1,173 @@
+"""Finding ✕ close glyphs drawn as icons (not text), wherever they sit and whatever is behind them.
+
+Method: binarise by local contrast in both polarities (a light ✕ on a dark circle, a dark ✕ on a light
+card), take connected components of plausible size, and keep those whose pixels lie along both
+diagonals of their bounding square and cover them end to end. A ✕ touching its outlined circle merges
+with it into one component, so a component is also tested with its outer ring cut away. The visible
+control is then the ✕ plus any shape that encloses it (a filled or outlined circle or square).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vision.types import Box
+
+#: Plausible ✕ extents, in dp: below this even a careless designer draws nothing; above, it is art.
+MIN_GLYPH_DP = 3.0
+MAX_GLYPH_DP = 40.0
+#: Local-contrast binarisation: window in dp and how far (grey levels) a pixel must stand out.
+WINDOW_DP = 12.0
+OFFSET_LEVELS = 10
+#: How well a component must follow both diagonals.
+MIN_DIAGONAL_COVERAGE = 0.88
+MIN_ON_DIAGONAL_SHARE = 0.85
+#: Neighbouring pixels within this many levels per channel belong to the same shape fill.
+FILL_TOLERANCE = 14
+
+
+@dataclass(frozen=True)
+class GlyphHit:
+    """A ✕ found on screen: the glyph's own box, the visible control around it, and a 0-1 score."""
+
+    glyph_box: Box
+    control_box: Box
+    score: float
+
+
+def _binarise(gray: np.ndarray, density: float) -> list[np.ndarray]:
+    window = int(WINDOW_DP * density) | 1
+    window = max(window, 15)
+    bright = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY,
+                                   window, -OFFSET_LEVELS)
+    dark = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
+                                 window, OFFSET_LEVELS)
+    return [bright, dark]
+
+
+def x_shape_score(mask: np.ndarray) -> float:
+    """How much a binary patch (cropped to its foreground) looks like a ✕, from 0 to 1.
+
+    Both diagonals must be covered end to end and nearly all foreground pixels must lie close to one
+    of them; solid blobs, plus signs, rings and letters other than x fail one of the two tests.
+    """
+    h, w = mask.shape
+    if h < 5 or w < 5 or not 0.6 <= w / h <= 1.65:
+        return 0.0
+    ys, xs = np.nonzero(mask)
+    n = len(xs)
+    if n == 0 or n / (w * h) > 0.55:
+        return 0.0
+    length = float(np.hypot(w, h))
+    stroke = max(n / (2 * length), 1.0)
+    if stroke > 0.3 * min(w, h):
+        return 0.0
+    tol = stroke / 2 + max(1.5, 0.07 * min(w, h))
+    # Distance of each pixel to the lines y = x*h/w and y = h - x*h/w (through the patch corners).
+    px, py = xs + 0.5, ys + 0.5
+    d1 = np.abs(h * px - w * py) / length
+    d2 = np.abs(h * px + w * py - w * h) / length
+    on_share = float(np.mean(np.minimum(d1, d2) <= tol))
+    grown = cv2.dilate(mask, np.ones((3, 3), np.uint8), iterations=max(1, int(tol // 2)))
+    ts = np.linspace(0.08, 0.92, 24)
+    cover1 = np.mean([grown[min(int(t * h), h - 1), min(int(t * w), w - 1)] > 0 for t in ts])
+    cover2 = np.mean([grown[min(int(t * h), h - 1), min(int((1 - t) * w), w - 1)] > 0 for t in ts])
+    if min(cover1, cover2) < MIN_DIAGONAL_COVERAGE or on_share < MIN_ON_DIAGONAL_SHARE:
+        return 0.0
+    return round(float(min(cover1, cover2) * on_share), 3)
+
+
+def _without_outer_ring(mask: np.ndarray) -> np.ndarray | None:
+    """The patch with an enclosing ring cut away, cropped to what is left; None if nothing is left."""
+    h, w = mask.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    radius = (np.hypot(xx - w / 2, yy - h / 2)) / (min(w, h) / 2)
+    inner = np.where(radius < 0.62, mask, 0).astype(np.uint8)
+    ys, xs = np.nonzero(inner)
+    if len(xs) < 8:
+        return None
+    return inner[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+
+
+def _component_hits(mask: np.ndarray, density: float) -> list[tuple[Box, float]]:
+    min_px = max(6, int(MIN_GLYPH_DP * density))
+    max_px = int(MAX_GLYPH_DP * density * 1.8)   # room for a ring merged around the ✕
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    hits = []
+    for i in range(1, count):
+        x, y, w, h, area = stats[i]
+        if not (min_px <= max(w, h) <= max_px and 0.6 <= w / h <= 1.65):
+            continue
+        patch = (labels[y:y + h, x:x + w] == i).astype(np.uint8)
+        score = x_shape_score(patch) if max(w, h) <= MAX_GLYPH_DP * density else 0.0
+        if score:
+            hits.append((Box(int(x), int(y), int(w), int(h)), score))
+            continue
+        inner = _without_outer_ring(patch)
+        if inner is not None and (score := x_shape_score(inner)):
+            ih, iw = inner.shape
+            # Place the inner ✕ back in screen coordinates (it is centred in its ring).
+            hits.append((Box(int(x + (w - iw) / 2), int(y + (h - ih) / 2), int(iw), int(ih)), score))
+    return hits
+
+
+def enclosing_shape(image_bgr: np.ndarray, inner: Box, max_growth: float = 3.2,
+                    aspect_range: tuple[float, float] = (0.7, 1.45)) -> Box:
+    """The visible control around a ✕ or a label: the circle, square or pill it sits in, or itself.
+
+    The pixels just around ``inner`` give the shape's fill colour; the region of that colour connected
+    to them is the shape when it is bounded, within ``aspect_range`` (w / h) and at most ``max_growth``
+    times the inner box's larger side.
+    """
+    height, width = image_bgr.shape[:2]
+    reach = int(max(inner.w, inner.h) * 0.5 * max_growth)
+    region = inner.expand(reach).clip(width, height)
+    # A median filter flattens photo noise and anti-aliasing so the fill reads as one colour.
+    crop = cv2.medianBlur(image_bgr[region.y:region.y2, region.x:region.x2], 5)
+    gx, gy = inner.x - region.x, inner.y - region.y
+    pad = max(2, int(0.15 * min(inner.w, inner.h)))
+    seeds = [(gx - pad, gy - pad), (gx + inner.w + pad, gy - pad),
+             (gx - pad, gy + inner.h + pad), (gx + inner.w + pad, gy + inner.h + pad),
+             (gx + inner.w // 2, gy - pad), (gx + inner.w // 2, gy + inner.h + pad)]
+    best = inner
+    for sx, sy in seeds:
+        if not (0 <= sx < crop.shape[1] and 0 <= sy < crop.shape[0]):
+            continue
+        flood = np.zeros((crop.shape[0] + 2, crop.shape[1] + 2), np.uint8)
+        cv2.floodFill(crop.copy(), flood, (int(sx), int(sy)), (0, 0, 0), (FILL_TOLERANCE,) * 3,
+                      (FILL_TOLERANCE,) * 3, cv2.FLOODFILL_MASK_ONLY | 8 | (255 << 8))
+        ys, xs = np.nonzero(flood[1:-1, 1:-1])
+        if len(xs) == 0:
+            continue
+        x1, x2, y1, y2 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+        touches = x1 == 0 or y1 == 0 or x2 == crop.shape[1] or y2 == crop.shape[0]
+        w, h = x2 - x1, y2 - y1
+        if touches or not aspect_range[0] <= w / h <= aspect_range[1] \
+                or max(w, h) > max_growth * max(inner.w, inner.h):
+            continue
+        shape = Box(int(region.x + x1), int(region.y + y1), int(w), int(h)).union(inner)
+        if shape.area > best.area:
+            best = shape
+    if best is not inner:
+        ring = max(1, round(0.04 * min(best.w, best.h)))   # an outline around the fill is part of it
+        best = best.expand(ring).clip(width, height)
+    return best
+
+
+def find_close_glyphs(image_bgr: np.ndarray, density: float | None) -> list[GlyphHit]:
+    """Every ✕-shaped glyph on the screen, with the control that contains it; best first."""
+    density = density or image_bgr.shape[1] / 360.0
+    gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+    hits: list[tuple[Box, float]] = []
+    for mask in _binarise(gray, density):
+        hits.extend(_component_hits(mask, density))
+    hits.sort(key=lambda hit: -hit[1])
+    kept: list[GlyphHit] = []
+    for box, score in hits:
+        if any(box.iou(k.glyph_box) > 0.3 or k.control_box.contains(*box.center) for k in kept):
+            continue
+        kept.append(GlyphHit(box, enclosing_shape(image_bgr, box), score))
+    return kept

@@ -1,0 +1,134 @@
+"""What on-screen words mean: close/skip controls, countdowns, ad labels, jump buttons, permissions.
+
+Matching is on whole, normalised texts: a close control's label is short and says nothing else, so
+"跳过" matches while "跳过片头片尾" and "跳过广告怎么弄" (content that merely contains the word) do not.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+#: Labels that dismiss an ad or pop-up, normalised (lower case, no spaces or punctuation).
+SKIP_WORDS = {"跳过", "跳过广告", "skip", "skipad", "skipads", "skipvideo", "跳過", "跳过视频"}
+DISMISS_WORDS = {
+    "关闭", "关闭广告", "取消", "暂不", "暂不需要", "暂不更新", "暂不开启", "暂不升级", "暂时不要", "以后再说",
+    "下次再说", "稍后再说", "稍后", "不了", "不用了", "不需要", "不感兴趣", "知道了", "我知道了", "残忍拒绝",
+    "残忍离开", "放弃", "忽略", "关掉", "關閉", "取消更新",
+    "close", "closead", "nothanks", "nothank", "later", "maybelater", "notnow", "cancel", "dismiss",
+    "notinterested", "remindmelater", "gotit", "noway", "skipfornow",
+}
+#: Glyph characters an OCR engine may return for a drawn ✕.
+CROSS_CHARS = {"x", "×", "✕", "✖", "╳", "✗", "ⅹ"}
+AD_LABELS = {"广告", "ad", "ads", "赞助", "sponsored", "推广", "promoted", "廣告", "advertisement"}
+JUMP_PATTERNS = [
+    r"点击跳转", r"跳转详情", r"第三方应用", r"立即下载", r"了解更多", r"查看详情", r"立即领取", r"去看看",
+    r"立即购买", r"立即抢购", r"马上抢", r"打开看看", r"去逛逛", r"立即体验", r"点击查看", r"摇动手机",
+    r"^install(now)?$", r"^learnmore$", r"^download(now)?$", r"^getit(now)?$", r"^shopnow$", r"^open$",
+    r"^playnow$", r"^signup$", r"^viewmore$",
+]
+#: Words that make a line part of a system permission prompt, and the permission each names.
+PERMISSION_KINDS = [
+    ("location", r"位置|定位|location"),
+    ("contacts", r"通讯录|联系人|contacts"),
+    ("photos", r"相册|照片|图片|photos|media|gallery|图库"),
+    ("camera", r"相机|拍摄|拍照|camera|摄像头"),
+    ("microphone", r"麦克风|录音|录制音频|microphone|record audio"),
+    ("phone", r"电话|通话|拨打|phone call|make and manage phone"),
+    ("storage", r"存储|文件|storage|files"),
+    ("calendar", r"日历|日程|calendar"),
+    ("notifications", r"通知|notifications"),
+    ("bluetooth", r"蓝牙|附近的设备|nearby devices|bluetooth"),
+]
+PERMISSION_QUESTION = re.compile(
+    r"(是否)?允许.{0,24}(访问|使用|获取|拍摄|录制|拨打|发送|查找|连接)|想(要)?访问|想使用|请求.{0,8}权限|"
+    r"allow .{0,40}(to )?(access|take|record|make|send|find|use)|would like to access|wants to access",
+    re.IGNORECASE)
+PERMISSION_BUTTONS = {
+    "允许", "不允许", "拒绝", "禁止", "始终允许", "仅使用期间允许", "使用应用时允许", "仅在使用中允许", "仅限这一次",
+    "本次运行允许", "仅在使用该应用期间允许", "好", "allow", "deny", "dontallow", "whileusingtheapp",
+    "onlythistime", "allowonce", "allowwhileusingapp", "ok", "拒绝并不再询问", "始终不允许",
+}
+#: A purpose statement names why ("用于…", "为了…", "以便…") a permission is used.
+PURPOSE_PATTERN = re.compile(
+    r"用于|用来|为了|以便|便于|目的|说明|需要.{0,8}(权限|访问|获取)|申请|将获取|以为您|为您提供|"
+    r"why we need|we use|used to|so that|to (show|find|help|let|provide|scan|take|save|upload|recommend)|"
+    r"in order to|purpose", re.IGNORECASE)
+
+_COUNTDOWN = re.compile(r"^\(?(\d{1,2})\)?\s*(s|秒|sec|secs)?$", re.IGNORECASE)
+_NUMBER = re.compile(r"\d{1,2}")
+_SEPARATORS = re.compile(r"[\s|丨│｜/·•:：,，。.!！?？()（）\[\]【】<>《》\"'“”‘’_\-—]+")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, width-fold (full-width to ASCII) and drop spaces and punctuation."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return _SEPARATORS.sub("", folded)
+
+
+def countdown_seconds(text: str) -> int | None:
+    """Seconds shown by a bare countdown such as "5", "5s", "3秒" or "(5)"; None for anything else."""
+    match = _COUNTDOWN.match(unicodedata.normalize("NFKC", text).strip())
+    if not match:
+        return None
+    seconds = int(match.group(1))
+    return seconds if 0 < seconds <= 60 else None
+
+
+def _strip_countdown(norm: str) -> tuple[str, int | None]:
+    """Split "跳过5", "5s跳过" or "skip5s" into the label and the seconds it shows."""
+    numbers = _NUMBER.findall(norm)
+    label = re.sub(r"\d{1,2}(s|秒|sec)?", "", norm)
+    return label, (int(numbers[0]) if numbers else None)
+
+
+def close_label(text: str) -> tuple[str, int | None] | None:
+    """("skip" or "dismiss", countdown seconds or None) for a close control's label, else None.
+
+    "跳过 5", "5s | 跳过", "Skip Ad", "以后再说", "No thanks" match; "5秒后可跳过" and "Skip in 5" do not:
+    they announce a control that is not there yet.
+    """
+    norm = normalise(text)
+    if not norm or len(norm) > 12 or "可跳过" in norm or "后跳过" in norm or "skipin" in norm:
+        return None
+    label, seconds = _strip_countdown(norm)
+    if label in SKIP_WORDS:
+        return "skip", seconds
+    if label in DISMISS_WORDS and (seconds is None or label in {"关闭", "close", "关闭广告"}):
+        return "dismiss", seconds
+    return None
+
+
+def is_cross_text(text: str) -> bool:
+    return normalise(text) in CROSS_CHARS
+
+
+def ad_label(text: str) -> bool:
+    """True for an ad label: "广告", "AD", "Sponsored", "赞助"; also "广告 | xx" short forms."""
+    norm = normalise(text)
+    if norm in AD_LABELS:
+        return True
+    return len(norm) <= 4 and norm.startswith("广告")
+
+
+def jump_button(text: str) -> bool:
+    norm = normalise(text)
+    return len(norm) <= 20 and any(re.search(p, norm) for p in JUMP_PATTERNS)
+
+
+def permission_kind(text: str) -> str | None:
+    """The permission a prompt's text asks for, if it is a permission question."""
+    if not PERMISSION_QUESTION.search(text):
+        return None
+    for kind, pattern in PERMISSION_KINDS:
+        if re.search(pattern, text, re.IGNORECASE):
+            return kind
+    return "other"
+
+
+def permission_button(text: str) -> bool:
+    return normalise(text) in PERMISSION_BUTTONS
+
+
+def states_purpose(text: str) -> bool:
+    return bool(PURPOSE_PATTERN.search(text))

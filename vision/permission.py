@@ -1,0 +1,48 @@
+"""System permission prompts, and the purpose statement an app must show beside them.
+
+MIIT asks that the purpose be told "at that very moment" in an overlay (a mask or a top banner). The
+prompt's own text does not count: it is the system's question, not the app's explanation.
+"""
+
+from __future__ import annotations
+
+from vision import lexicon
+from vision.types import Box, PermissionPrompt, PurposeOverlay, TextLine
+
+
+def _join_rows(lines: list[TextLine]) -> list[TextLine]:
+    """Merge lines that continue one another (a wrapped sentence) into one block of text."""
+    blocks: list[TextLine] = []
+    for line in sorted(lines, key=lambda l: (l.box.y, l.box.x)):
+        last = blocks[-1] if blocks else None
+        if last and line.box.y - last.box.y2 <= 0.8 * line.box.h \
+                and abs(line.box.x - last.box.x) <= 2 * line.box.h \
+                and 0.7 <= line.box.h / max(last.box.h, 1) <= 1.4:
+            blocks[-1] = TextLine(last.box.union(line.box), last.text + line.text,
+                                  min(last.confidence, line.confidence))
+        else:
+            blocks.append(line)
+    return blocks
+
+
+def find_permission_prompt(lines: list[TextLine]) -> PermissionPrompt | None:
+    """The permission prompt on screen, if any, with the purpose overlay shown beside it."""
+    blocks = _join_rows(lines)
+    question = next((b for b in blocks if lexicon.permission_kind(b.text)), None)
+    if question is None:
+        return None
+    buttons = [l for l in lines if lexicon.permission_button(l.text) and l.box.y > question.box.y]
+    if not buttons:
+        return None
+    prompt_box = question.box
+    for button in buttons:
+        prompt_box = prompt_box.union(button.box)
+    overlay = None
+    for block in blocks:
+        if block is question or prompt_box.contains(*block.box.center):
+            continue
+        if lexicon.states_purpose(block.text) and len(lexicon.normalise(block.text)) >= 6:
+            overlay = PurposeOverlay(block.box, block.text)
+            break
+    return PermissionPrompt(kind=lexicon.permission_kind(question.text) or "other", box=prompt_box,
+                            text=question.text, purpose_overlay=overlay)

@@ -1,0 +1,43 @@
+"""Which kind of screen a screenshot shows: ``splash_ad``, ``popup``, ``permission`` or ``normal``.
+
+The decision is a short, explainable chain over the cues found on the screen; each step that fires
+leaves a reason, so a reader of the report can see why a screen was judged the way it was.
+"""
+
+from __future__ import annotations
+
+from vision.controls import AdCues
+from vision.types import Box, PermissionPrompt, ScreenKind
+
+
+def classify(cues: AdCues, card: Box | None, permission: PermissionPrompt | None) -> ScreenKind:
+    if permission is not None:
+        return ScreenKind("permission", 0.95, [f"permission prompt asks for {permission.kind}"])
+    ad_signs = _ad_signs(cues)
+    if cues.skip_controls:
+        return ScreenKind("splash_ad", 0.9 if ad_signs else 0.7,
+                          [f"skip control '{cues.skip_controls[0].text}'", *ad_signs])
+    if cues.countdown and not card and (ad_signs[1:] or cues.dismiss_controls):
+        return ScreenKind("splash_ad", 0.75, [f"countdown '{cues.countdown.text}'", *ad_signs])
+    if card is not None and (cues.dismiss_controls or ad_signs):
+        reasons = ["card over a dimmed backdrop"]
+        if cues.dismiss_controls:
+            reasons.append(f"dismiss control '{cues.dismiss_controls[0].text}'")
+        return ScreenKind("popup", 0.9, reasons + ad_signs)
+    if cues.dismiss_controls and (cues.ad_label or cues.jump_buttons):
+        return ScreenKind("popup", 0.75, [f"dismiss control '{cues.dismiss_controls[0].text}'",
+                                          *ad_signs])
+    if cues.countdown and cues.ad_label:
+        return ScreenKind("splash_ad", 0.6, ad_signs)
+    return ScreenKind("normal", 0.8 if not ad_signs else 0.5, ad_signs or ["no ad or pop-up cues"])
+
+
+def _ad_signs(cues: AdCues) -> list[str]:
+    signs = []
+    if cues.countdown:
+        signs.append(f"countdown {cues.countdown.seconds}s")
+    if cues.ad_label:
+        signs.append(f"ad label '{cues.ad_label.text}'")
+    if cues.jump_buttons:
+        signs.append(f"jump button '{cues.jump_buttons[0].text}'")
+    return signs

@@ -1,0 +1,154 @@
+"""Judging one screen against the rules a single frame can decide.
+
+CLOSE_PRESENT, CLOSE_SIZE, CLOSE_CONTRAST, CLOSE_POSITION, AD_LABEL and PERMISSION_PURPOSE. Where a
+screen offers several close controls, a rule passes when at least one control passes it: a person needs
+one good way out. Every finding carries its numbers, the threshold and the clause it rests on.
+"""
+
+from __future__ import annotations
+
+from vision.rules import RuleProfile
+from vision.types import VERDICT_ORDER, CloseControl, Finding, ScreenAnalysis, Verdict
+
+_VERDICT_ZH = {"violation": "违规", "warning": "警告", "pass": "通过", "inconclusive": "无法判定"}
+
+
+def finding(rules: RuleProfile, rule: str, verdict: Verdict, zh: str, en: str, **evidence) -> Finding:
+    """A finding whose message names the rule, the verdict and the clause, in Chinese and English."""
+    spec = rules[rule]
+    message = f"{rule} {_VERDICT_ZH[verdict]}：{zh} / {verdict}: {en} [{spec.clause}]"
+    return Finding(rule, verdict, message, {**evidence, "clause": spec.clause})
+
+
+def _best(findings: list[Finding]) -> Finding:
+    return min(findings, key=lambda f: VERDICT_ORDER.index(f.verdict) if f.verdict != "inconclusive"
+               else 1.5)
+
+
+def _size(control: CloseControl, rules: RuleProfile) -> Finding:
+    spec = rules["CLOSE_SIZE"]
+    if control.size_dp is None:
+        return finding(rules, "CLOSE_SIZE", "inconclusive", "屏幕密度未知，无法换算 dp",
+                       "screen density unknown, cannot convert to dp", bbox=control.box.to_list())
+    visible_dp = min(control.size_dp)
+    touch_dp = min(control.touch_size_dp) if control.touch_size_dp else None
+    evidence = dict(bbox=control.box.to_list(), size_dp=list(control.size_dp),
+                    size_mm=list(control.size_mm) if control.size_mm else None,
+                    touch_size_dp=list(control.touch_size_dp) if control.touch_size_dp else None,
+                    threshold_dp={k: v for k, v in spec.params.items()})
+    if visible_dp < spec["visible_violation_dp"] or (touch_dp and touch_dp < spec["touch_violation_dp"]):
+        verdict = "violation"
+    elif visible_dp < spec["visible_warning_dp"] or (touch_dp and touch_dp < spec["touch_warning_dp"]):
+        verdict = "warning"
+    else:
+        verdict = "pass"
+    touch = f"，触控区 {touch_dp:.0f} dp" if touch_dp else ""
+    touch_en = f", touch target {touch_dp:.0f} dp" if touch_dp else ""
+    return finding(rules, "CLOSE_SIZE", verdict,
+                   f"关闭控件“{control.text}”可见尺寸短边 {visible_dp:.1f} dp{touch}",
+                   f"close control '{control.text}' visible shorter side {visible_dp:.1f} dp{touch_en}",
+                   **evidence)
+
+
+def _contrast(control: CloseControl, rules: RuleProfile) -> Finding:
+    spec = rules["CLOSE_CONTRAST"]
+    ratio = control.contrast_ratio
+    if ratio is None:
+        return finding(rules, "CLOSE_CONTRAST", "inconclusive", "控件区域颜色单一，无法评估对比度",
+                       "control area is uniform, contrast not evaluated", bbox=control.box.to_list())
+    if ratio < spec["violation_ratio"]:
+        verdict = "violation"
+    elif control.kind == "text" and ratio < spec["text_warning_ratio"]:
+        verdict = "warning"
+    else:
+        verdict = "pass"
+    return finding(rules, "CLOSE_CONTRAST", verdict,
+                   f"关闭控件“{control.text}”对比度 {ratio:.2f}:1",
+                   f"close control '{control.text}' contrast {ratio:.2f}:1",
+                   bbox=control.box.to_list(), contrast_ratio=ratio,
+                   threshold_ratio=spec["violation_ratio"], text_warning_ratio=spec["text_warning_ratio"])
+
+
+def _position(control: CloseControl, rules: RuleProfile) -> Finding:
+    spec = rules["CLOSE_POSITION"]
+    pos = control.position
+    if pos is None:
+        return finding(rules, "CLOSE_POSITION", "inconclusive", "屏幕密度未知",
+                       "screen density unknown", bbox=control.box.to_list())
+    nearest = min(pos.edge_distance_dp.values())
+    problems = []
+    if pos.in_status_bar:
+        problems.append(("位于状态栏内", "inside the status bar"))
+    if pos.in_gesture_bar:
+        problems.append(("位于手势/导航栏内", "inside the gesture/navigation bar"))
+    if nearest < spec["min_edge_dp"]:
+        problems.append((f"距屏幕边缘仅 {nearest:.1f} dp", f"only {nearest:.1f} dp from the screen edge"))
+    verdict = "violation" if problems else "pass"
+    zh = "；".join(p[0] for p in problems) or f"距边缘最近 {nearest:.1f} dp"
+    en = "; ".join(p[1] for p in problems) or f"nearest edge {nearest:.1f} dp away"
+    return finding(rules, "CLOSE_POSITION", verdict, f"关闭控件“{control.text}”{zh}",
+                   f"close control '{control.text}' {en}", bbox=control.box.to_list(),
+                   edge_distance_dp=pos.edge_distance_dp, in_status_bar=pos.in_status_bar,
+                   in_gesture_bar=pos.in_gesture_bar, min_edge_dp=spec["min_edge_dp"])
+
+
+def _close_findings(analysis: ScreenAnalysis, rules: RuleProfile) -> list[Finding]:
+    controls = analysis.close_controls
+    if not controls:
+        what = "仅有倒计时" if analysis.countdown else "未发现"
+        return [finding(rules, "CLOSE_PRESENT", "violation",
+                        f"{what}关闭/跳过控件", "no close or skip control on this screen"
+                        + (" (countdown only)" if analysis.countdown else ""),
+                        countdown=analysis.countdown.seconds if analysis.countdown else None)]
+    found = [finding(rules, "CLOSE_PRESENT", "pass", f"发现关闭控件“{controls[0].text}”",
+                     f"close control '{controls[0].text}' found", bbox=controls[0].box.to_list())]
+    for judge in (_size, _contrast, _position):
+        found.append(_best([judge(c, rules) for c in controls]))
+    return found
+
+
+def _ad_label_finding(analysis: ScreenAnalysis, rules: RuleProfile) -> Finding | None:
+    is_ad = analysis.screen.kind == "splash_ad" or analysis.jump_buttons or analysis.ad_label
+    if not is_ad:
+        return None   # an app's own pop-up (update, rating) is not an ad and needs no label
+    label, spec = analysis.ad_label, rules["AD_LABEL"]
+    if label is None:
+        return finding(rules, "AD_LABEL", "violation", "广告未标明“广告”字样", "ad carries no ad label")
+    small = label.height_dp is not None and label.height_dp < spec["min_height_dp"]
+    faint = label.contrast_ratio is not None and label.contrast_ratio < spec["min_contrast_ratio"]
+    verdict = "warning" if small or faint else "pass"
+    height = f"{label.height_dp:.1f} dp" if label.height_dp is not None else "? dp"
+    ratio = f"{label.contrast_ratio:.2f}:1" if label.contrast_ratio is not None else "?"
+    return finding(rules, "AD_LABEL", verdict, f"广告标识“{label.text}”高 {height}，对比度 {ratio}",
+                   f"ad label '{label.text}' {height} high, contrast {ratio}",
+                   bbox=label.box.to_list(), height_dp=label.height_dp,
+                   contrast_ratio=label.contrast_ratio, min_height_dp=spec["min_height_dp"],
+                   min_contrast_ratio=spec["min_contrast_ratio"])
+
+
+def _permission_finding(analysis: ScreenAnalysis, rules: RuleProfile) -> Finding | None:
+    prompt = analysis.permission
+    if prompt is None:
+        return None
+    if prompt.purpose_overlay is not None:
+        return finding(rules, "PERMISSION_PURPOSE", "pass",
+                       f"申请{prompt.kind}权限时同步说明了目的：“{prompt.purpose_overlay.text}”",
+                       f"{prompt.kind} request shown with a purpose: '{prompt.purpose_overlay.text}'",
+                       permission=prompt.kind, bbox=prompt.box.to_list(),
+                       overlay_bbox=prompt.purpose_overlay.box.to_list())
+    return finding(rules, "PERMISSION_PURPOSE", "violation",
+                   f"申请{prompt.kind}权限时未同步告知使用目的",
+                   f"{prompt.kind} requested with no overlay stating the purpose",
+                   permission=prompt.kind, bbox=prompt.box.to_list())
+
+
+def judge_screen(analysis: ScreenAnalysis, rules: RuleProfile) -> list[Finding]:
+    """The findings one screenshot supports, given what the analyzer found on it."""
+    findings: list[Finding] = []
+    if analysis.screen.kind in ("splash_ad", "popup"):
+        findings.extend(_close_findings(analysis, rules))
+        if (label := _ad_label_finding(analysis, rules)) is not None:
+            findings.append(label)
+    if (purpose := _permission_finding(analysis, rules)) is not None:
+        findings.append(purpose)
+    return findings
