@@ -1,0 +1,1 @@
+"""Evidence people read: annotated frames and self-contained HTML pages."""
