@@ -27,8 +27,9 @@ def classify(cues: AdCues, card: Box | None, permission: PermissionPrompt | None
     if cues.dismiss_controls and (cues.ad_label or cues.jump_buttons):
         return ScreenKind("popup", 0.75, [f"dismiss control '{cues.dismiss_controls[0].text}'",
                                           *ad_signs])
-    if cues.countdown and cues.ad_label:
-        return ScreenKind("splash_ad", 0.6, ad_signs)
+    if len(ad_signs) >= 2:
+        # An ad (label with a countdown or jump button) that offers no way out at all.
+        return ScreenKind("splash_ad", 0.6, ad_signs + ["no close control"])
     return ScreenKind("normal", 0.8 if not ad_signs else 0.5, ad_signs or ["no ad or pop-up cues"])
 
 

@@ -1,0 +1,70 @@
+"""Measurements against published numbers: WCAG's contrast examples, dp and mm conversions."""
+
+import numpy as np
+import pytest
+
+from vision import measure
+from vision.types import Box, Display
+
+
+def hex_rgb(code: str) -> tuple[int, int, int]:
+    return tuple(int(code[i:i + 2], 16) for i in (0, 2, 4))
+
+
+@pytest.mark.parametrize("fg, bg, expected", [
+    ("000000", "FFFFFF", 21.0),     # the maximum
+    ("FFFFFF", "FFFFFF", 1.0),      # the minimum
+    ("767676", "FFFFFF", 4.54),     # WCAG's lightest grey passing 4.5:1 on white
+    ("949494", "FFFFFF", 3.03),     # the lightest grey passing 3:1 on white
+    ("0000FF", "FFFFFF", 8.59),     # pure blue on white
+    ("FF0000", "FFFFFF", 4.0),      # pure red on white
+])
+def test_contrast_ratio_matches_wcag_examples(fg, bg, expected):
+    assert measure.contrast_ratio(hex_rgb(fg), hex_rgb(bg)) == pytest.approx(expected, abs=0.01)
+
+
+def test_relative_luminance_of_white_and_black():
+    assert measure.relative_luminance((255, 255, 255)) == pytest.approx(1.0)
+    assert measure.relative_luminance((0, 0, 0)) == 0.0
+
+
+def test_dp_and_mm_conversions():
+    assert measure.px_to_dp(48, 3.0) == 16.0
+    assert measure.px_to_dp(42, 2.625) == pytest.approx(16.0)
+    assert measure.px_to_mm(160, 16.0) == 10.0
+    display = Display(1080, 2400, 3.0, px_per_mm=17.0)
+    assert measure.size_dp(Box(0, 0, 72, 36), display) == (24.0, 12.0)
+    assert measure.size_mm(Box(0, 0, 170, 34), display) == (10.0, 2.0)
+    with pytest.raises(ValueError):
+        measure.px_to_dp(10, 0)
+
+
+def test_unknown_density_gives_no_sizes():
+    display = Display(1080, 2400, None)
+    assert measure.size_dp(Box(0, 0, 10, 10), display) is None
+    assert measure.size_mm(Box(0, 0, 10, 10), display) is None
+    assert measure.position(Box(0, 0, 10, 10), display) is None
+
+
+def test_swatch_separates_text_from_its_background_despite_antialiasing():
+    crop = np.full((40, 100, 3), 255, np.uint8)             # white background
+    crop[15:25, 10:90] = (0x76, 0x76, 0x76)                  # grey "text" (BGR = RGB for greys)
+    crop[14, 10:90] = (0xBB, 0xBB, 0xBB)                     # an anti-aliased edge row
+    assert measure.crop_contrast_ratio(crop, Box(0, 0, 100, 40)) == pytest.approx(4.54, abs=0.05)
+
+
+def test_uniform_crop_is_not_evaluated():
+    crop = np.full((30, 30, 3), 128, np.uint8)
+    assert measure.crop_contrast_ratio(crop, Box(0, 0, 30, 30)) is None
+
+
+def test_position_flags_status_bar_and_edges():
+    display = Display(1080, 2400, 3.0, status_bar_dp=24, gesture_bar_dp=16)
+    top_right = measure.position(Box(1050, 10, 27, 27), display)
+    assert top_right.in_status_bar and not top_right.in_gesture_bar
+    assert top_right.edge_distance_dp["right"] == 1.0
+    bottom = measure.position(Box(500, 2370, 30, 24), display)
+    assert bottom.in_gesture_bar and not bottom.in_status_bar
+    middle = measure.position(Box(500, 1000, 60, 60), display)
+    assert not middle.in_status_bar and not middle.in_gesture_bar
+    assert middle.edge_distance_dp == {"left": 166.7, "top": 333.3, "right": 173.3, "bottom": 446.7}
