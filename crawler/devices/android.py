@@ -1,0 +1,110 @@
+"""An Android phone or emulator over Appium UiAutomator2.
+
+The app is a package name (``com.example.shop``) or a component (``com.example.shop/.SplashActivity``).
+Screenshots, taps and the display are all in physical pixels; density is densityDpi / 160.
+``appium:autoGrantPermissions`` is forced off so that permission prompts stay visible.
+"""
+
+from __future__ import annotations
+
+from selenium.common.exceptions import WebDriverException
+
+from crawler.devices.base import Device, DeviceError, DisplayInfo, Foreground, w3c_tap
+from crawler.profiles import DeviceProfile
+
+APP_STATE_FOREGROUND = 4
+DP_DENSITY = 160.0
+
+
+def split_app(app: str) -> tuple[str, str | None]:
+    """``package/activity`` -> (package, activity); a bare package gives (package, None)."""
+    package, _, activity = app.partition("/")
+    return package, activity or None
+
+
+def android_capabilities(profile: DeviceProfile, extra: dict | None = None) -> dict:
+    caps = {**profile.capabilities, **(extra or {})}
+    caps.setdefault("platformName", "Android")
+    caps.setdefault("appium:automationName", "UiAutomator2")
+    caps["appium:autoGrantPermissions"] = False
+    return caps
+
+
+class AndroidDevice(Device):
+    """An Android device; ``driver`` is an appium-python-client WebDriver (or a stand-in for tests)."""
+
+    platform = "android"
+
+    def __init__(self, profile: DeviceProfile, driver) -> None:
+        self.profile = profile
+        self.driver = driver
+        self.package: str | None = None
+
+    @classmethod
+    def connect(cls, profile: DeviceProfile, appium_url: str, *, capabilities: dict | None = None) -> AndroidDevice:
+        from appium import webdriver as appium_webdriver
+        from appium.options.android import UiAutomator2Options
+
+        options = UiAutomator2Options().load_capabilities(android_capabilities(profile, capabilities))
+        try:
+            return cls(profile, appium_webdriver.Remote(appium_url, options=options))
+        except (WebDriverException, OSError) as exc:
+            raise DeviceError(f"could not start a UiAutomator2 session on {appium_url}: {exc}") from exc
+
+    def cold_launch(self, app: str) -> None:
+        """Force-stop the package, then start it (its launcher activity, or the given one)."""
+        package, activity = split_app(app)
+        self.package = package
+        self.driver.terminate_app(package)
+        if activity:
+            component = f"{package}/{activity}"
+            self.driver.execute_script("mobile: startActivity", {"component": component, "wait": True})
+        else:
+            self.driver.activate_app(package)
+
+    def foreground(self) -> Foreground:
+        package = self.driver.current_package
+        activity = self.driver.current_activity
+        return Foreground(platform="android", identity=f"{package}/{activity}", package=package,
+                          activity=activity)
+
+    def screenshot_png(self) -> bytes:
+        return self.driver.get_screenshot_as_png()
+
+    def page_source(self) -> str | None:
+        try:
+            return self.driver.page_source
+        except WebDriverException:
+            return None
+
+    def tap(self, x_px: float, y_px: float) -> None:
+        try:
+            w3c_tap(self.driver, x_px, y_px)
+        except WebDriverException as exc:
+            raise DeviceError(f"tap at ({x_px:.0f}, {y_px:.0f}) px was not delivered: {exc.msg}") from exc
+
+    def display_info(self) -> DisplayInfo:
+        """From ``mobile: deviceInfo`` (realDisplaySize, displayDensity), else window size + density."""
+        try:
+            info = self.driver.execute_script("mobile: deviceInfo") or {}
+            width, height = (int(v) for v in str(info["realDisplaySize"]).lower().split("x"))
+            return DisplayInfo(width, height, float(info["displayDensity"]) / DP_DENSITY, "mobile: deviceInfo")
+        except (WebDriverException, KeyError, ValueError, TypeError):
+            pass
+        size = self.driver.get_window_size()
+        dpi = self.driver.get_display_density()
+        density = float(dpi) / DP_DENSITY if dpi else None
+        return DisplayInfo(int(size["width"]), int(size["height"]), density, "get_display_density")
+
+    def app_running(self) -> bool:
+        if self.package is None:
+            return False
+        return self.driver.query_app_state(self.package) == APP_STATE_FOREGROUND
+
+    def close(self) -> None:
+        driver, self.driver = self.driver, None
+        if driver is not None:
+            try:
+                driver.quit()
+            except (WebDriverException, OSError):
+                pass

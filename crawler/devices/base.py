@@ -1,0 +1,190 @@
+"""The device interface the live checker drives: launch an app, look at the screen, tap, see where we are.
+
+Coordinates are screenshot pixels (``x_px``, ``y_px``) on every platform; each adapter converts them
+to what its driver wants (CSS px on the web, points on iOS). Times are seconds (``timeout_s``).
+
+A *jump* is the app losing the foreground to something else after a tap: another app, a browser, an
+app store, an ad SDK's landing activity, or on the web another origin or a new window. System
+permission prompts are not jumps (they are what PERMISSION_PURPOSE looks at).
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from crawler.profiles import DeviceProfile
+
+Platform = Literal["android", "ios", "web"]
+JumpKind = Literal["none", "other_app", "browser", "store", "ad_activity", "other_origin", "new_window"]
+
+
+class DeviceError(RuntimeError):
+    """A device command failed (session gone, app not installed, tap not delivered, ...)."""
+
+
+@dataclass(frozen=True)
+class Foreground:
+    """What is in front right now.
+
+    ``identity`` is a readable one-line id: ``package/activity`` (Android), the bundle id (iOS) or the
+    current URL (web). ``package`` is what owns the screen: Android package, iOS bundle id, or the web
+    page's origin (scheme://host:port). ``window_count`` counts browser windows/tabs (1 on phones).
+    """
+
+    platform: Platform
+    identity: str
+    package: str
+    activity: str | None = None
+    window_count: int = 1
+
+    def jump_since(self, baseline: Foreground) -> Jump:
+        """Whether moving from ``baseline`` (taken in the app right after launch) to here is a jump."""
+        return detect_jump(baseline, self)
+
+
+@dataclass(frozen=True)
+class Jump:
+    """The outcome of comparing a foreground with the app's baseline."""
+
+    jumped: bool
+    kind: JumpKind
+    detail: str
+
+    def __bool__(self) -> bool:
+        return self.jumped
+
+
+@dataclass(frozen=True)
+class DisplayInfo:
+    """The screen as the device reports it: size in px and density in px per dp (iOS: scale)."""
+
+    width_px: int
+    height_px: int
+    density: float | None
+    source: str                     # where the numbers came from, e.g. "mobile: deviceInfo"
+
+
+# Android packages that are not the app but also not a jump: system dialogs and the permission prompt.
+SYSTEM_PACKAGES = frozenset({
+    "com.android.permissioncontroller", "com.google.android.permissioncontroller",
+    "com.android.packageinstaller", "com.google.android.packageinstaller", "com.android.systemui",
+    "com.apple.springboard",
+})
+STORE_PACKAGES = frozenset({
+    "com.android.vending", "com.huawei.appmarket", "com.xiaomi.market", "com.oppo.market",
+    "com.heytap.market", "com.bbk.appstore", "com.tencent.android.qqdownloader", "com.meizu.mstore",
+    "com.hihonor.appmarket", "com.sec.android.app.samsungapps", "com.apple.AppStore",
+})
+BROWSER_PACKAGES = frozenset({
+    "com.android.chrome", "com.android.browser", "com.huawei.browser", "com.UCMobile", "com.tencent.mtt",
+    "com.heytap.browser", "com.coloros.browser", "com.vivo.browser", "com.mi.globalbrowser",
+    "com.sec.android.app.sbrowser", "org.mozilla.firefox", "com.quark.browser", "com.apple.mobilesafari",
+})
+# Substrings of activity names that belong to ad SDKs' landing/download pages inside the app's process:
+# Pangle/CSJ (openadsdk), GDT (com.qq.e.ads), Kuaishou (com.kwad), Baidu (mobads), Sigmob, AdMob.
+AD_ACTIVITY_MARKERS = ("openadsdk", "com.bytedance.sdk", "com.qq.e.ads", "com.kwad", "mobads", "sigmob",
+                       "com.google.android.gms.ads", "landingpage", "adwebview", "adactivity")
+
+
+def classify_package(package: str) -> JumpKind:
+    if package in STORE_PACKAGES:
+        return "store"
+    if package in BROWSER_PACKAGES:
+        return "browser"
+    return "other_app"
+
+
+def detect_jump(baseline: Foreground, now: Foreground) -> Jump:
+    """Compare ``now`` with the app's ``baseline`` foreground; see the module docstring for "jump"."""
+    if now.window_count > baseline.window_count:
+        return Jump(True, "new_window", f"{now.window_count} windows, was {baseline.window_count}")
+    if now.package != baseline.package:
+        if now.platform == "web":
+            return Jump(True, "other_origin", f"{now.package} is not the app's origin {baseline.package}")
+        if now.package in SYSTEM_PACKAGES:
+            return Jump(False, "none", f"system UI in front: {now.package}")
+        kind = classify_package(now.package)
+        return Jump(True, kind, f"{now.package} ({kind.replace('_', ' ')}) replaced {baseline.package}")
+    activity = (now.activity or "").lower()
+    if activity != (baseline.activity or "").lower() and any(m in activity for m in AD_ACTIVITY_MARKERS):
+        return Jump(True, "ad_activity", f"ad landing activity {now.activity}")
+    return Jump(False, "none", f"still in {now.package}")
+
+
+def decode_png(png: bytes) -> np.ndarray:
+    """A PNG screenshot as a BGR ``uint8`` image (height x width x 3)."""
+    image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise DeviceError("the device returned a screenshot that is not a decodable image")
+    return image
+
+
+class Device(abc.ABC):
+    """One phone (or the Chromium phone) under test; use as a context manager to close it.
+
+    ``app`` arguments are what the platform launches: an Android package (or ``package/activity``),
+    an iOS bundle id, or a URL on the web.
+    """
+
+    platform: Platform
+    profile: DeviceProfile
+
+    @abc.abstractmethod
+    def cold_launch(self, app: str) -> None:
+        """Terminate ``app`` if it runs and start it afresh; returns once the launch was issued."""
+
+    @abc.abstractmethod
+    def foreground(self) -> Foreground:
+        """What is in front now."""
+
+    @abc.abstractmethod
+    def screenshot_png(self) -> bytes:
+        """A screenshot of the whole screen as PNG bytes, in device pixels."""
+
+    def screenshot(self) -> np.ndarray:
+        """A screenshot as a BGR image (height x width x 3), in device pixels."""
+        return decode_png(self.screenshot_png())
+
+    @abc.abstractmethod
+    def page_source(self) -> str | None:
+        """The view hierarchy (Android/iOS XML, web DOM), or None when the device cannot give one."""
+
+    @abc.abstractmethod
+    def tap(self, x_px: float, y_px: float) -> None:
+        """One short touch at screenshot pixel (x_px, y_px), as a W3C pointer action (pointer type touch)."""
+
+    @abc.abstractmethod
+    def display_info(self) -> DisplayInfo:
+        """Screen size and density as the device reports them."""
+
+    @abc.abstractmethod
+    def app_running(self) -> bool:
+        """True while the last launched app is running in the foreground."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """End the session and free what it holds. Safe to call more than once."""
+
+    def __enter__(self) -> Device:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def w3c_tap(driver, x: float, y: float, *, hold_s: float = 0.05) -> None:
+    """Tap at (x, y) in the driver's own coordinates with a W3C touch pointer (down, short hold, up)."""
+    from selenium.webdriver.common.actions import interaction
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.actions.pointer_input import PointerInput
+
+    finger = PointerInput(interaction.POINTER_TOUCH, "finger")
+    actions = ActionBuilder(driver, mouse=finger, duration=0)
+    actions.pointer_action.move_to_location(int(round(x)), int(round(y)))
+    actions.pointer_action.pointer_down().pause(hold_s).pointer_up()
+    actions.perform()

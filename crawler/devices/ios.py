@@ -1,0 +1,104 @@
+"""An iPhone or simulator over Appium XCUITest.
+
+The app is a bundle id. Screenshots are in pixels; XCUITest coordinates are points, so ``tap`` divides
+screenshot px by the screen scale (``mobile: deviceScreenInfo``). ``appium:autoAcceptAlerts`` and
+``autoDismissAlerts`` are forced off so that permission alerts stay visible.
+"""
+
+from __future__ import annotations
+
+from selenium.common.exceptions import WebDriverException
+
+from crawler.devices.base import Device, DeviceError, DisplayInfo, Foreground, w3c_tap
+from crawler.profiles import DeviceProfile
+
+APP_STATE_FOREGROUND = 4
+
+
+def ios_capabilities(profile: DeviceProfile, extra: dict | None = None) -> dict:
+    caps = {**profile.capabilities, **(extra or {})}
+    caps.setdefault("platformName", "iOS")
+    caps.setdefault("appium:automationName", "XCUITest")
+    caps["appium:autoAcceptAlerts"] = False
+    caps["appium:autoDismissAlerts"] = False
+    return caps
+
+
+class IOSDevice(Device):
+    """An iOS device; ``driver`` is an appium-python-client WebDriver (or a stand-in for tests)."""
+
+    platform = "ios"
+
+    def __init__(self, profile: DeviceProfile, driver) -> None:
+        self.profile = profile
+        self.driver = driver
+        self.bundle_id: str | None = None
+        self._scale: float | None = None
+
+    @classmethod
+    def connect(cls, profile: DeviceProfile, appium_url: str, *, capabilities: dict | None = None) -> IOSDevice:
+        from appium import webdriver as appium_webdriver
+        from appium.options.ios import XCUITestOptions
+
+        options = XCUITestOptions().load_capabilities(ios_capabilities(profile, capabilities))
+        try:
+            return cls(profile, appium_webdriver.Remote(appium_url, options=options))
+        except (WebDriverException, OSError) as exc:
+            raise DeviceError(f"could not start an XCUITest session on {appium_url}: {exc}") from exc
+
+    def cold_launch(self, app: str) -> None:
+        self.bundle_id = app
+        self.driver.execute_script("mobile: terminateApp", {"bundleId": app})
+        self.driver.execute_script("mobile: activateApp", {"bundleId": app})
+
+    def foreground(self) -> Foreground:
+        info = self.driver.execute_script("mobile: activeAppInfo") or {}
+        bundle = str(info.get("bundleId", ""))
+        return Foreground(platform="ios", identity=bundle, package=bundle)
+
+    @property
+    def scale(self) -> float:
+        """Pixels per point (``mobile: deviceScreenInfo`` scale), else the profile's density."""
+        if self._scale is None:
+            try:
+                info = self.driver.execute_script("mobile: deviceScreenInfo") or {}
+                self._scale = float(info["scale"])
+            except (WebDriverException, KeyError, ValueError, TypeError):
+                self._scale = float(self.profile.density)
+        return self._scale
+
+    def screenshot_png(self) -> bytes:
+        return self.driver.get_screenshot_as_png()
+
+    def page_source(self) -> str | None:
+        try:
+            return self.driver.page_source
+        except WebDriverException:
+            return None
+
+    def tap(self, x_px: float, y_px: float) -> None:
+        scale = self.scale
+        try:
+            w3c_tap(self.driver, x_px / scale, y_px / scale)
+        except WebDriverException as exc:
+            raise DeviceError(f"tap at ({x_px:.0f}, {y_px:.0f}) px was not delivered: {exc.msg}") from exc
+
+    def display_info(self) -> DisplayInfo:
+        """Window size in points times the scale."""
+        size = self.driver.get_window_size()
+        scale = self.scale
+        return DisplayInfo(round(size["width"] * scale), round(size["height"] * scale), scale,
+                           "get_window_size x mobile: deviceScreenInfo")
+
+    def app_running(self) -> bool:
+        if self.bundle_id is None:
+            return False
+        return self.driver.query_app_state(self.bundle_id) == APP_STATE_FOREGROUND
+
+    def close(self) -> None:
+        driver, self.driver = self.driver, None
+        if driver is not None:
+            try:
+                driver.quit()
+            except (WebDriverException, OSError):
+                pass

@@ -1,0 +1,195 @@
+"""The Chromium phone: a real Appium session (chromium driver) on Debian's headless Chromium.
+
+The "app" is a URL. Screenshots are in device pixels (CSS px x pixel ratio: 412 x 915 at 2.625 gives
+1082 x 2402); ``tap`` takes those pixels and divides by the pixel ratio. The app's identity is its
+origin; leaving that origin or opening a new window is a jump.
+"""
+
+from __future__ import annotations
+
+import copy
+import platform
+import shutil
+import tempfile
+import urllib.parse
+
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.common.options import ArgOptions
+
+from crawler.appium_server import free_port
+from crawler.devices.base import Device, DeviceError, DisplayInfo, Foreground, w3c_tap
+from crawler.profiles import DeviceProfile
+from vision.types import Box
+
+CHROMIUM_BINARY = "/usr/bin/chromium"
+CHROMEDRIVER_BINARY = "/usr/bin/chromedriver"
+# What headless Chromium needs here (root, no network); see FIELD_NOTES "Running headless Chromium here".
+CHROMIUM_ARGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host:port`` of a URL (default ports made explicit); ``about:blank`` stays as is."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.netloc:
+        return f"{parts.scheme}:"
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return f"{parts.scheme}://{parts.hostname}:{port}"
+
+
+def css_metrics(profile: DeviceProfile) -> dict:
+    """``mobileEmulation.deviceMetrics`` for a profile: its screen in CSS px at its pixel ratio."""
+    w_px, h_px = profile.screen_px
+    return {"width": round(w_px / profile.density), "height": round(h_px / profile.density),
+            "pixelRatio": profile.density, "touch": True}
+
+
+def web_capabilities(profile: DeviceProfile, user_data_dir: str, chromedriver_port: int) -> dict:
+    """W3C capabilities for Appium's chromium driver from a ``platform = "web"`` profile.
+
+    chromedriver only matches ``browserName`` "chrome", so the profile's "chromium" is sent as "chrome";
+    the browser actually started is ``goog:chromeOptions.binary`` (Debian chromium). A free
+    ``chromedriverPort`` keeps parallel sessions apart (the driver kills chromedrivers on its port).
+    """
+    caps = copy.deepcopy(profile.capabilities)
+    if caps.get("browserName", "chromium").lower() in ("chromium", "chrome"):
+        caps["browserName"] = "chrome"
+    system = platform.system().lower()
+    caps.setdefault("platformName", {"darwin": "mac"}.get(system, system))
+    caps.setdefault("appium:automationName", "Chromium")
+    caps.setdefault("appium:executable", CHROMEDRIVER_BINARY)
+    caps.setdefault("appium:autodownloadEnabled", False)
+    caps["appium:chromedriverPort"] = chromedriver_port
+    chrome = caps.setdefault("goog:chromeOptions", {})
+    chrome.setdefault("binary", CHROMIUM_BINARY)
+    chrome["args"] = [*CHROMIUM_ARGS, *chrome.get("args", []), f"--user-data-dir={user_data_dir}"]
+    chrome.setdefault("mobileEmulation", {"deviceMetrics": css_metrics(profile)})
+    return caps
+
+
+class WebDevice(Device):
+    """A Chromium phone over an Appium session. Build it with ``WebDevice.connect``."""
+
+    platform = "web"
+
+    def __init__(self, profile: DeviceProfile, driver, *, user_data_dir: str | None = None) -> None:
+        self.profile = profile
+        self.driver = driver
+        self.user_data_dir = user_data_dir
+        self.app_url: str | None = None
+        self._pixel_ratio: float | None = None
+
+    @classmethod
+    def connect(cls, profile: DeviceProfile, appium_url: str, *, timeout_s: float = 60.0) -> WebDevice:
+        """Open a session on ``appium_url`` with a fresh Chromium profile directory."""
+        user_data_dir = tempfile.mkdtemp(prefix="splashaudit-chromium-")
+        options = ArgOptions()
+        for name, value in web_capabilities(profile, user_data_dir, free_port()).items():
+            options.set_capability(name, value)
+        try:
+            driver = webdriver.Remote(appium_url, options=options)
+        except (WebDriverException, OSError) as exc:
+            shutil.rmtree(user_data_dir, ignore_errors=True)
+            raise DeviceError(f"could not start a Chromium session on {appium_url}: {exc}") from exc
+        driver.set_page_load_timeout(timeout_s)
+        return cls(profile, driver, user_data_dir=user_data_dir)
+
+    @property
+    def pixel_ratio(self) -> float:
+        """Device px per CSS px, as the page reports it (``devicePixelRatio``)."""
+        if self._pixel_ratio is None:
+            self._pixel_ratio = float(self.driver.execute_script("return window.devicePixelRatio") or 1.0)
+        return self._pixel_ratio
+
+    def cold_launch(self, app: str) -> None:
+        """Close extra windows, clear cookies and storage, load ``app`` (a URL) afresh."""
+        self.app_url = app
+        self._close_extra_windows()
+        self.driver.get("about:blank")           # stops the old page's timers before clearing
+        self._clear_browsing_data(origin_of(app))
+        self.driver.get(app)
+
+    def _close_extra_windows(self) -> None:
+        handles = self.driver.window_handles
+        for handle in handles[1:]:
+            self.driver.switch_to.window(handle)
+            self.driver.close()
+        self.driver.switch_to.window(handles[0])
+
+    def _clear_browsing_data(self, origin: str) -> None:
+        """Cookies, cache and every storage of ``origin`` (CDP), else cookies + Web Storage (WebDriver)."""
+        try:
+            self._cdp("Network.clearBrowserCookies", {})
+            self._cdp("Network.clearBrowserCache", {})
+            self._cdp("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+            return
+        except WebDriverException:
+            pass
+        self.driver.get(origin + "/")
+        self.driver.delete_all_cookies()
+        self.driver.execute_script("try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}")
+
+    def _cdp(self, cmd: str, params: dict) -> dict:
+        executor = self.driver.command_executor
+        executor.add_command("splashauditCdp", "POST", "/session/$sessionId/goog/cdp/execute")
+        return self.driver.execute("splashauditCdp", {"cmd": cmd, "params": params})["value"]
+
+    def foreground(self) -> Foreground:
+        url = self.driver.current_url
+        return Foreground(platform="web", identity=url, package=origin_of(url),
+                          window_count=len(self.driver.window_handles))
+
+    def screenshot_png(self) -> bytes:
+        return self.driver.get_screenshot_as_png()
+
+    def page_source(self) -> str | None:
+        return self.driver.page_source
+
+    def tap(self, x_px: float, y_px: float) -> None:
+        ratio = self.pixel_ratio
+        try:
+            w3c_tap(self.driver, x_px / ratio, y_px / ratio)
+        except WebDriverException as exc:
+            raise DeviceError(f"tap at ({x_px:.0f}, {y_px:.0f}) px was not delivered: {exc.msg}") from exc
+
+    def display_info(self) -> DisplayInfo:
+        css = self.driver.execute_script(
+            "return [window.innerWidth, window.innerHeight, window.devicePixelRatio]")
+        width_css, height_css, ratio = (float(v) for v in css)
+        return DisplayInfo(width_px=int(width_css * ratio + 0.5), height_px=int(height_css * ratio + 0.5),
+                           density=ratio, source="window.devicePixelRatio")
+
+    def app_running(self) -> bool:
+        """The app's origin is in the (only) window."""
+        if self.app_url is None:
+            return False
+        try:
+            now = self.foreground()
+        except WebDriverException:
+            return False
+        return now.package == origin_of(self.app_url) and now.window_count == 1
+
+    def close(self) -> None:
+        driver, self.driver = self.driver, None
+        if driver is not None:
+            try:
+                driver.quit()
+            except (WebDriverException, OSError):
+                pass
+        if self.user_data_dir:
+            shutil.rmtree(self.user_data_dir, ignore_errors=True)
+            self.user_data_dir = None
+
+    def element_box(self, css_selector: str) -> Box | None:
+        """Where the first element matching ``css_selector`` is drawn, in screenshot px (None if absent).
+
+        For tests and debugging only: the checker judges from screenshots, not from the DOM.
+        """
+        rect = self.driver.execute_script(
+            "const e = document.querySelector(arguments[0]); if (!e) return null;"
+            "const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom];", css_selector)
+        if not rect:
+            return None
+        ratio = self.pixel_ratio
+        return Box.from_points(*(float(v) * ratio for v in rect))

@@ -1,0 +1,36 @@
+"""Shared pytest fixtures. Others may add theirs below; keep these session-scoped and cheap to share.
+
+- ``appium_server``: the project's own Appium server (one per test session), ``.url`` to connect to.
+- ``fixture_apps``: fixtures/apps served on two loopback origins; ``fixture_apps.url("compliant")``
+  is an app's launch URL, ``fixture_apps.app_origin`` / ``landing_origin`` the two origins.
+- ``web_device``: one Chromium phone (chromium-phone profile) for the session; call
+  ``web_device.cold_launch(url)`` at the start of each test, which resets windows, cookies and storage.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.appium_server import AppiumServer
+from crawler.profiles import load_profile
+from crawler.webserve import FIXTURE_APPS_DIR, FixtureSite, StaticServer, fixture_site
+
+
+@pytest.fixture(scope="session")
+def appium_server(tmp_path_factory):
+    with AppiumServer(log_dir=tmp_path_factory.mktemp("appium-logs")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fixture_apps() -> FixtureSite:
+    with StaticServer(FIXTURE_APPS_DIR, origins=2) as server:
+        yield fixture_site(server)
+
+
+@pytest.fixture(scope="session")
+def web_device(appium_server):
+    from crawler.devices.web import WebDevice
+
+    with WebDevice.connect(load_profile("chromium-phone"), appium_server.url) as device:
+        yield device
