@@ -91,6 +91,53 @@ def analyze(
     raise typer.Exit(result.exit_code)
 
 
+def _progress_printer():
+    def show(launch, frame) -> None:
+        if not sys.stderr.isatty():
+            return
+        controls = ", ".join(c.text for c in frame.analysis.close_controls) or "-"
+        err.print(f"launch {launch.index} {launch.kind:9} t={frame.t_s:5.2f}s {frame.kind:10} "
+                  f"close: {escape(controls)}", highlight=False)
+    return show
+
+
+@app.command()
+def check(
+    target: str = typer.Argument(..., metavar="APP", help="Package id, bundle id or URL."),
+    platform: Optional[str] = typer.Option(None, help="android, ios or web (default: the profile's)."),
+    profile: Optional[str] = typer.Option(None, help="Device profile (default: chromium-phone for web)."),
+    appium: Optional[str] = typer.Option(None, help="Appium or Selenium Grid URL; default: start one."),
+    out: Path = typer.Option(Path("out/check"), help="Where result.json, frames/ and report.html go."),
+    probes: int = typer.Option(5, min=3, help="Launches: observe, close, and the rest body taps."),
+    rules: Optional[Path] = typer.Option(None, help="A rule profile TOML replacing the defaults."),
+) -> None:
+    """Launch the app again and again, watch its splash ad, tap and verify."""
+    from crawler import check_cmd
+
+    rule_profile = _load_rules(rules)
+    platform = platform or ("web" if target.startswith(("http://", "https://", "file:")) else None)
+    default_profile = {"web": "chromium-phone", "ios": "iphone-1179x2556-3"}.get(
+        platform or "", "android-1080x2400-2.625")
+    device = _load_profile(profile or default_profile)
+    if platform and device.platform != platform:
+        raise fail(f"profile {device.name} is for {device.platform}, not {platform}")
+    result = check_cmd.run_check(target, device, out, rule_profile, appium_url=appium, probes=probes,
+                                 on_event=_progress_printer())
+    if result.error:
+        print(f"splashaudit: {target}: {result.error}", file=sys.stderr)
+    out.mkdir(parents=True, exist_ok=True)
+    err.print(f"{escape(target)}: {result.verdict} · report: {out / 'report.html'}", highlight=False)
+    raise typer.Exit(130 if result.interrupted else result.exit_code)
+
+
+@app.command()
+def demo(out: Path = typer.Option(Path("out/demo"), help="Where the reports go.")) -> None:
+    """Check every bundled fixture app on the Chromium phone through an embedded Appium server."""
+    from crawler import demo_cmd
+
+    raise typer.Exit(demo_cmd.run_demo(out, _load_rules(None), on_event=_progress_printer()))
+
+
 @app.command()
 def profiles() -> None:
     """List the device profiles."""

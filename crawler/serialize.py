@@ -53,6 +53,7 @@ def analysis_dict(image: str, analysis: ScreenAnalysis) -> dict:
             "kind": perm.kind, "bbox": perm.box.to_list(), "text": perm.text,
             "purpose_overlay": None if perm.purpose_overlay is None else {
                 "bbox": perm.purpose_overlay.box.to_list(), "text": perm.purpose_overlay.text}},
+        "card": _box(analysis.card),
         "findings": [finding_dict(f) for f in analysis.findings],
         "texts": [{"bbox": t.box.to_list(), "text": t.text, "confidence": t.confidence}
                   for t in analysis.texts],
