@@ -25,8 +25,9 @@ OFFSET_LEVELS = 10
 #: How well a component must follow both diagonals.
 MIN_DIAGONAL_COVERAGE = 0.88
 MIN_ON_DIAGONAL_SHARE = 0.85
-#: Neighbouring pixels within this many levels per channel belong to the same shape fill.
-FILL_TOLERANCE = 14
+#: Pixels within this many levels per channel of the seed belong to the same shape fill (fixed
+#: range: a floating range creeps through an anti-aliased edge one small step at a time).
+FILL_TOLERANCE = 20
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ def enclosing_shape(image_bgr: np.ndarray, inner: Box, max_growth: float = 3.2,
             continue
         flood = np.zeros((crop.shape[0] + 2, crop.shape[1] + 2), np.uint8)
         cv2.floodFill(crop.copy(), flood, (int(sx), int(sy)), (0, 0, 0), (FILL_TOLERANCE,) * 3,
-                      (FILL_TOLERANCE,) * 3, cv2.FLOODFILL_MASK_ONLY | 8 | (255 << 8))
+                      (FILL_TOLERANCE,) * 3,
+                      cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | 8 | (255 << 8))
         ys, xs = np.nonzero(flood[1:-1, 1:-1])
         if len(xs) == 0:
             continue

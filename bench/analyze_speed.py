@@ -1,0 +1,68 @@
+"""Analysis speed beside one stock full-frame RapidOCR pass, on the same images, in the same run.
+
+Prints the per-image median of both and their ratio (target <= 0.5), then the peak resident memory of a
+100-image analysis run (target <= 600 MB). Usage: python bench/analyze_speed.py [FOLDER] [--images N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from crawler.imagefiles import collect, read_bgr  # noqa: E402
+from crawler.profiles import load_profile  # noqa: E402
+from vision import Display, analyze, ocr  # noqa: E402
+
+
+def display_for(path: Path, image) -> Display:
+    truth = path.with_suffix(".json")
+    if truth.exists():
+        return load_profile(json.loads(truth.read_text())["profile"]).display((image.shape[1], image.shape[0]))
+    return Display(image.shape[1], image.shape[0], None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("folder", nargs="?", default=str(ROOT / "fixtures" / "screens"))
+    parser.add_argument("--images", type=int, default=30, help="images timed side by side")
+    parser.add_argument("--memory-run", type=int, default=100, help="images in the memory run")
+    args = parser.parse_args()
+    paths = [i.path for i in collect([args.folder])]
+    if not paths:
+        sys.exit(f"bench: {args.folder}: no images")
+    sample = paths[:: max(1, len(paths) // args.images)][: args.images]
+    ocr.warm_up()
+    ocr.full_frame_baseline(read_bgr(sample[0]))          # both engines loaded before timing
+    ours, stock = [], []
+    for path in sample:
+        image = read_bgr(path)
+        display = display_for(path, image)
+        start = time.perf_counter()
+        analyze(image, display)
+        ours.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        ocr.full_frame_baseline(image)
+        stock.append(time.perf_counter() - start)
+    ours_ms, stock_ms = statistics.median(ours) * 1000, statistics.median(stock) * 1000
+    print(f"images timed: {len(sample)}")
+    print(f"analyze median:              {ours_ms:7.1f} ms/image")
+    print(f"full-frame RapidOCR median:  {stock_ms:7.1f} ms/image")
+    print(f"ratio analyze / full-frame OCR: {ours_ms / stock_ms:.2f} (target <= 0.5)")
+    for i in range(args.memory_run):
+        path = paths[i % len(paths)]
+        image = read_bgr(path)
+        analyze(image, display_for(path, image))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory after {args.memory_run} analysed images: {peak_mb:.0f} MB (target <= 600 MB)")
+
+
+if __name__ == "__main__":
+    main()
