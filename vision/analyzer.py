@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from vision import glyphs, hierarchy, layout, measure, ocr
+from vision import glyphs, hierarchy, layout, measure, ocr, smalltext
 from vision.controls import AdCues, find_ad_cues
 from vision.permission import find_permission_prompt
 from vision.rules import RuleProfile, load_rule_profile
@@ -48,17 +48,24 @@ def _near_card(box: Box, card: Box, density: float) -> bool:
 
 def _visible_box(image: np.ndarray, control: CloseControl) -> Box:
     if control.kind == "glyph":
-        return control.box   # the glyph finder already took in its circle or square
+        return glyphs.enclosing_shape(image, control.box)
     return glyphs.enclosing_shape(image, control.box, max_growth=2.2, aspect_range=(0.4, 6.0))
 
 
 def _measure_control(image: np.ndarray, control: CloseControl, display: Display) -> None:
+    content = control.box
     control.box = _visible_box(image, control)
-    # A bare glyph or label needs a margin so the crop holds what is around it as well.
-    margin = max(2, round(0.2 * min(control.box.w, control.box.h)))
+    if control.box != content:
+        # In a pill or circle, what a person must make out is the ✕ or label against the fill: measure
+        # inside the shape, clear of its rounded corners and of the background around it.
+        inset = round(0.15 * min(control.box.w, control.box.h))
+        crop, margin = control.box.expand(-inset), 0
+    else:
+        # A bare glyph or label needs a margin so the crop holds what is around it as well.
+        crop, margin = content, max(2, round(0.2 * min(content.w, content.h)))
     control.size_dp = measure.size_dp(control.box, display)
     control.size_mm = measure.size_mm(control.box, display)
-    control.contrast_ratio = measure.crop_contrast_ratio(image, control.box, margin)
+    control.contrast_ratio = measure.crop_contrast_ratio(image, crop, margin)
     control.position = measure.position(control.box, display)
     if control.touch_box is not None:
         control.touch_size_dp = measure.size_dp(control.touch_box, display)
@@ -79,6 +86,25 @@ def _merge_hierarchy(cues: AdCues, page_source: str, display: Display) -> list[s
                 box=node.box, kind="text" if node.text else "glyph", text=node.text or "✕",
                 confidence=0.9, touch_box=node.touch_box, source="hierarchy"))
     return []
+
+
+#: A bare number is a countdown only inside a ring or badge at least this big (dp); smaller round
+#: badges with a number are unread-message counts.
+MIN_COUNTDOWN_RING_DP = 20
+
+
+def _confirm_countdown(image: np.ndarray, cues: AdCues, display: Display) -> None:
+    """Keep a bare number ("5") as a countdown only when it sits in a ring; "5s", "5秒" speak for
+    themselves, and skip labels ("跳过 5") were already matched as such."""
+    countdown = cues.countdown
+    if countdown is None or not countdown.text.strip().isdigit():
+        return
+    if any(c.box.contains(*countdown.box.center) for c in cues.skip_controls):
+        return
+    ring = glyphs.enclosing_shape(image, countdown.box, max_growth=4.0)
+    density = display.density or image.shape[1] / 360
+    if ring == countdown.box or min(ring.w, ring.h) / density < MIN_COUNTDOWN_RING_DP:
+        cues.countdown = None
 
 
 def _blank_analysis(size_px, display: Display, rules: RuleProfile) -> ScreenAnalysis:
@@ -105,16 +131,19 @@ def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None =
     clock = _Stopwatch()
     with clock.lap("ocr"):
         lines = ocr.read_text(image_bgr, display.density)
+    with clock.lap("small_words"):
+        lines += smalltext.find_small_words(image_bgr, display.density, lines)
     with clock.lap("glyphs"):
         glyph_hits = glyphs.find_close_glyphs(image_bgr, display.density)
     with clock.lap("layout"):
         card = layout.find_modal_card(image_bgr)
         cues = find_ad_cues(lines, glyph_hits, width, card)
         permission = find_permission_prompt(lines)
+    _confirm_countdown(image_bgr, cues, display)
     notes = _merge_hierarchy(cues, hierarchy_xml, display) if hierarchy_xml else []
     screen = classify(cues, card, permission)
     analysis = ScreenAnalysis(size_px=(width, height), density=display.density, screen=screen,
-                              texts=lines, notes=notes)
+                              texts=lines, notes=notes, card=card)
     with clock.lap("measure"):
         _fill_ad_parts(analysis, image_bgr, cues, card, display)
     analysis.permission = permission

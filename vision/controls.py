@@ -77,9 +77,9 @@ def find_ad_cues(lines: list[TextLine], glyphs: list[GlyphHit], width_px: int,
     for hit in glyphs:
         if _inside_words(hit, lines):
             continue
-        if any(c.box.contains(*hit.glyph_box.center) for c in cues.close_controls):
+        if any(c.box.expand(c.box.h // 2).contains(*hit.glyph_box.center) for c in cues.close_controls):
             continue
-        cues.dismiss_controls.append(CloseControl(box=hit.control_box, kind="glyph", text="✕",
+        cues.dismiss_controls.append(CloseControl(box=hit.glyph_box, kind="glyph", text="✕",
                                                   confidence=hit.score))
     _fold_cross_text(cues)
     return cues

@@ -25,6 +25,8 @@ OFFSET_LEVELS = 10
 #: How well a component must follow both diagonals.
 MIN_DIAGONAL_COVERAGE = 0.88
 MIN_ON_DIAGONAL_SHARE = 0.85
+#: This many ✕-like shapes of one size make a texture, not controls.
+TEXTURE_MIN_REPEATS = 5
 #: Pixels within this many levels per channel of the seed belong to the same shape fill (fixed
 #: range: a floating range creeps through an anti-aliased edge one small step at a time).
 FILL_TOLERANCE = 20
@@ -159,6 +161,17 @@ def enclosing_shape(image_bgr: np.ndarray, inner: Box, max_growth: float = 3.2,
     return best
 
 
+def _drop_textures(hits: list[tuple[Box, float]]) -> list[tuple[Box, float]]:
+    """A screen offers one or two ✕ controls; many ✕-like shapes of one size are a pattern (cross-
+    hatching, stripes, a grid of icons), not controls."""
+    kept = []
+    for box, score in hits:
+        alike = sum(1 for other, _ in hits if 0.8 <= other.w / max(box.w, 1) <= 1.25)
+        if alike < TEXTURE_MIN_REPEATS:
+            kept.append((box, score))
+    return kept
+
+
 def find_close_glyphs(image_bgr: np.ndarray, density: float | None) -> list[GlyphHit]:
     """Every ✕-shaped glyph on the screen, with the control that contains it; best first."""
     density = density or image_bgr.shape[1] / 360.0
@@ -166,6 +179,7 @@ def find_close_glyphs(image_bgr: np.ndarray, density: float | None) -> list[Glyp
     hits: list[tuple[Box, float]] = []
     for mask in _binarise(gray, density):
         hits.extend(_component_hits(mask, density))
+    hits = _drop_textures(hits)
     hits.sort(key=lambda hit: -hit[1])
     kept: list[GlyphHit] = []
     for box, score in hits:

@@ -75,7 +75,8 @@ def peer_count(line: TextLine, lines: list[TextLine], screen_width_px: int) -> i
             continue
         ox, oy = other.box.center
         same_row = abs(oy - cy) <= 0.5 * line.box.h and abs(ox - cx) <= 0.5 * screen_width_px
-        same_column = (abs(other.box.x - line.box.x) <= line.box.h or abs(ox - cx) <= line.box.h) \
-            and abs(oy - cy) <= 4.5 * line.box.h
+        aligned = (abs(other.box.x - line.box.x) <= line.box.h or abs(ox - cx) <= line.box.h
+                   or abs(other.box.x2 - line.box.x2) <= line.box.h)   # left, centre or right
+        same_column = aligned and abs(oy - cy) <= 4.5 * line.box.h
         count += same_row or same_column
     return count

@@ -36,6 +36,14 @@ def engine():
     return RapidOCR(use_cls=False, print_verbose=False, det_limit_type="max")
 
 
+def warm_up() -> None:
+    """Load the models and run them once: ONNX Runtime's first inference is several times slower,
+    which a live probe would otherwise pay on its first, most time-critical frame."""
+    canvas = np.full((96, 320, 3), 255, np.uint8)
+    cv2.putText(canvas, "Skip 5", (20, 64), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (0, 0, 0), 3)
+    read_text(canvas, None)
+
+
 def detect_scale(width_px: int, density: float | None) -> float:
     """Factor (<= 1) to shrink a screenshot by before text detection."""
     if density:

@@ -202,6 +202,7 @@ class ScreenAnalysis:
     ad_label: AdLabel | None = None
     jump_buttons: list[JumpButton] = field(default_factory=list)
     permission: PermissionPrompt | None = None
+    card: Box | None = None            # a modal card over a dimmed backdrop, when there is one
     findings: list[Finding] = field(default_factory=list)
     texts: list[TextLine] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
