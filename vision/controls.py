@@ -34,10 +34,11 @@ def _text_control(line: TextLine, kind: str, lines: list[TextLine], width_px: in
 
 
 def _inside_words(hit: GlyphHit, lines: list[TextLine]) -> bool:
-    """A ✕-shaped letter inside a word ("Next", "text") is not a glyph control."""
+    """A ✕-shaped letter inside a word ("Next", "text") is not a glyph control; a ✕ taller than the
+    line it overlaps (one drawn over dimmed text behind a pop-up) is not a letter of it."""
     for line in lines:
         if line.box.contains(*hit.glyph_box.center) and len(lexicon.normalise(line.text)) >= 2 \
-                and hit.glyph_box.area < 0.5 * line.box.area:
+                and hit.glyph_box.h < line.box.h:
             return True
     return False
 

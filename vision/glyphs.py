@@ -17,7 +17,7 @@ import numpy as np
 from vision.types import Box
 
 #: Plausible ✕ extents, in dp: below this even a careless designer draws nothing; above, it is art.
-MIN_GLYPH_DP = 3.0
+MIN_GLYPH_DP = 4.0
 MAX_GLYPH_DP = 40.0
 #: Local-contrast binarisation: window in dp and how far (grey levels) a pixel must stand out.
 WINDOW_DP = 12.0
@@ -25,6 +25,8 @@ OFFSET_LEVELS = 10
 #: How well a component must follow both diagonals.
 MIN_DIAGONAL_COVERAGE = 0.88
 MIN_ON_DIAGONAL_SHARE = 0.85
+#: A ✕ found only by its colour (not its brightness) must be at least this big (dp).
+SATURATION_MIN_DP = 7.0
 #: This many ✕-like shapes of one size make a texture, not controls.
 TEXTURE_MIN_REPEATS = 5
 #: Pixels within this many levels per channel of the seed belong to the same shape fill (fixed
@@ -41,14 +43,21 @@ class GlyphHit:
     score: float
 
 
-def _binarise(gray: np.ndarray, density: float) -> list[np.ndarray]:
-    window = int(WINDOW_DP * density) | 1
-    window = max(window, 15)
-    bright = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY,
-                                   window, -OFFSET_LEVELS)
-    dark = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
-                                 window, OFFSET_LEVELS)
-    return [bright, dark]
+def _binarise(channel: np.ndarray, density: float) -> list[np.ndarray]:
+    """Pixels standing out from their neighbourhood, above and below it."""
+    window = max(int(WINDOW_DP * density) | 1, 15)
+    above = cv2.adaptiveThreshold(channel, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY,
+                                  window, -OFFSET_LEVELS)
+    below = cv2.adaptiveThreshold(channel, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
+                                  window, OFFSET_LEVELS)
+    return [above, below]
+
+
+def _masks(image_bgr: np.ndarray, density: float) -> list[np.ndarray]:
+    """Brightness finds most ✕; saturation finds a grey ✕ on a colourful ad of the same brightness."""
+    gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+    saturation = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2HSV)[:, :, 1]
+    return _binarise(gray, density) + _binarise(saturation, density)
 
 
 def x_shape_score(mask: np.ndarray) -> float:
@@ -62,11 +71,11 @@ def x_shape_score(mask: np.ndarray) -> float:
         return 0.0
     ys, xs = np.nonzero(mask)
     n = len(xs)
-    if n == 0 or n / (w * h) > 0.55:
+    if n == 0 or n / (w * h) > 0.62:   # thick rounded strokes fill up to about 0.6
         return 0.0
     length = float(np.hypot(w, h))
     stroke = max(n / (2 * length), 1.0)
-    if stroke > 0.3 * min(w, h):
+    if stroke > 0.34 * min(w, h):
         return 0.0
     tol = stroke / 2 + max(1.5, 0.07 * min(w, h))
     # Distance of each pixel to the lines y = x*h/w and y = h - x*h/w (through the patch corners).
@@ -76,9 +85,13 @@ def x_shape_score(mask: np.ndarray) -> float:
     on_share = float(np.mean(np.minimum(d1, d2) <= tol))
     grown = cv2.dilate(mask, np.ones((3, 3), np.uint8), iterations=max(1, int(tol // 2)))
     ts = np.linspace(0.08, 0.92, 24)
-    cover1 = np.mean([grown[min(int(t * h), h - 1), min(int(t * w), w - 1)] > 0 for t in ts])
-    cover2 = np.mean([grown[min(int(t * h), h - 1), min(int((1 - t) * w), w - 1)] > 0 for t in ts])
-    if min(cover1, cover2) < MIN_DIAGONAL_COVERAGE or on_share < MIN_ON_DIAGONAL_SHARE:
+    on1 = np.array([grown[min(int(t * h), h - 1), min(int(t * w), w - 1)] > 0 for t in ts])
+    on2 = np.array([grown[min(int(t * h), h - 1), min(int((1 - t) * w), w - 1)] > 0 for t in ts])
+    cover1, cover2 = float(on1.mean()), float(on2.mean())
+    # All four arms must reach their corners: a triangle (▷) or a letter covers most of both
+    # diagonals but leaves a corner empty.
+    arms_reach = bool(on1[:3].all() and on1[-3:].all() and on2[:3].all() and on2[-3:].all())
+    if not arms_reach or min(cover1, cover2) < MIN_DIAGONAL_COVERAGE or on_share < MIN_ON_DIAGONAL_SHARE:
         return 0.0
     return round(float(min(cover1, cover2) * on_share), 3)
 
@@ -175,10 +188,12 @@ def _drop_textures(hits: list[tuple[Box, float]]) -> list[tuple[Box, float]]:
 def find_close_glyphs(image_bgr: np.ndarray, density: float | None) -> list[GlyphHit]:
     """Every ✕-shaped glyph on the screen, with the control that contains it; best first."""
     density = density or image_bgr.shape[1] / 360.0
-    gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
     hits: list[tuple[Box, float]] = []
-    for mask in _binarise(gray, density):
-        hits.extend(_component_hits(mask, density))
+    for index, mask in enumerate(_masks(image_bgr, density)):
+        found = _component_hits(mask, density)
+        if index >= 2:   # saturation is noisier: only clear, control-sized shapes from it
+            found = [(b, sc) for b, sc in found if sc >= 0.95 and min(b.w, b.h) >= SATURATION_MIN_DP * density]
+        hits.extend(found)
     hits = _drop_textures(hits)
     hits.sort(key=lambda hit: -hit[1])
     kept: list[GlyphHit] = []

@@ -75,8 +75,9 @@ def peer_count(line: TextLine, lines: list[TextLine], screen_width_px: int) -> i
             continue
         ox, oy = other.box.center
         same_row = abs(oy - cy) <= 0.5 * line.box.h and abs(ox - cx) <= 0.5 * screen_width_px
-        aligned = (abs(other.box.x - line.box.x) <= line.box.h or abs(ox - cx) <= line.box.h
-                   or abs(other.box.x2 - line.box.x2) <= line.box.h)   # left, centre or right
-        same_column = aligned and abs(oy - cy) <= 4.5 * line.box.h
+        centred = abs(ox - cx) <= line.box.h
+        flush = abs(other.box.x - line.box.x) <= line.box.h or abs(other.box.x2 - line.box.x2) <= line.box.h
+        # Lists and chats run long down one edge; centred lines (a dialog's title, text, buttons) are few.
+        same_column = (flush and abs(oy - cy) <= 9 * line.box.h) or (centred and abs(oy - cy) <= 4.5 * line.box.h)
         count += same_row or same_column
     return count

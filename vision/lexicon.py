@@ -28,15 +28,15 @@ JUMP_PATTERNS = [
     r"^playnow$", r"^signup$", r"^viewmore$",
 ]
 #: Words that make a line part of a system permission prompt, and the permission each names.
-PERMISSION_KINDS = [
+PERMISSION_KINDS = [   # order matters: "拍摄照片" is the camera, "照片、媒体内容和文件" is storage
     ("location", r"位置|定位|location"),
-    ("contacts", r"通讯录|联系人|contacts"),
-    ("photos", r"相册|照片|图片|photos|media|gallery|图库"),
-    ("camera", r"相机|拍摄|拍照|camera|摄像头"),
+    ("contacts", r"通讯录|通讯|联系人|contacts"),
+    ("calendar", r"日历|日程|calendar"),
+    ("camera", r"相机|拍摄|拍照|camera|摄像头|take pictures"),
     ("microphone", r"麦克风|录音|录制音频|microphone|record audio"),
     ("phone", r"电话|通话|拨打|phone call|make and manage phone"),
     ("storage", r"存储|文件|storage|files"),
-    ("calendar", r"日历|日程|calendar"),
+    ("photos", r"相册|照片|图片|photos|media|gallery|图库"),
     ("notifications", r"通知|notifications"),
     ("bluetooth", r"蓝牙|附近的设备|nearby devices|bluetooth"),
 ]
@@ -116,10 +116,14 @@ def jump_button(text: str) -> bool:
     return len(norm) <= 20 and any(re.search(p, norm) for p in JUMP_PATTERNS)
 
 
+_QUOTED_NAME = re.compile(r"[“\"「『][^”\"」』]{1,20}[”\"」』]")
+
+
 def permission_kind(text: str) -> str | None:
     """The permission a prompt's text asks for, if it is a permission question."""
     if not PERMISSION_QUESTION.search(text):
         return None
+    text = _QUOTED_NAME.sub("", text)   # the app's name ("云相册") says nothing of the permission
     for kind, pattern in PERMISSION_KINDS:
         if re.search(pattern, text, re.IGNORECASE):
             return kind

@@ -18,7 +18,8 @@ def _join_rows(lines: list[TextLine]) -> list[TextLine]:
         if last and line.box.y - last.box.y2 <= 0.8 * line.box.h \
                 and abs(line.box.x - last.box.x) <= 2 * line.box.h \
                 and 0.7 <= line.box.h / max(last.box.h, 1) <= 1.4:
-            blocks[-1] = TextLine(last.box.union(line.box), last.text + line.text,
+            joint = " " if last.text[-1:].isascii() and line.text[:1].isascii() else ""
+            blocks[-1] = TextLine(last.box.union(line.box), last.text + joint + line.text,
                                   min(last.confidence, line.confidence))
         else:
             blocks.append(line)
@@ -37,6 +38,10 @@ def find_permission_prompt(lines: list[TextLine]) -> PermissionPrompt | None:
     prompt_box = question.box
     for button in buttons:
         prompt_box = prompt_box.union(button.box)
+    # The question may wrap onto lines of another size ("…访问您的通讯" / "录吗？"): read them all.
+    first_button_y = min(b.box.y for b in buttons)
+    wording = " ".join(b.text for b in blocks if question.box.y <= b.box.y < first_button_y
+                       and prompt_box.contains(*b.box.center))
     overlay = None
     for block in blocks:
         if block is question or prompt_box.contains(*block.box.center):
@@ -44,5 +49,6 @@ def find_permission_prompt(lines: list[TextLine]) -> PermissionPrompt | None:
         if lexicon.states_purpose(block.text) and len(lexicon.normalise(block.text)) >= 6:
             overlay = PurposeOverlay(block.box, block.text)
             break
-    return PermissionPrompt(kind=lexicon.permission_kind(question.text) or "other", box=prompt_box,
+    kind = lexicon.permission_kind(wording) or lexicon.permission_kind(question.text) or "other"
+    return PermissionPrompt(kind=kind, box=prompt_box,
                             text=question.text, purpose_overlay=overlay)
