@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from contextlib import contextmanager
 from functools import lru_cache
@@ -107,6 +108,16 @@ def _confirm_countdown(image: np.ndarray, cues: AdCues, display: Display) -> Non
         cues.countdown = None
 
 
+_STATUS_TEXT = re.compile(r"^\d{1,2}:\d{2}$|^\d{1,3}%$")
+
+
+def _status_bar_shown(lines, display: Display) -> bool:
+    """Whether the system status bar's clock or battery level is on screen."""
+    band_px = (display.status_bar_dp * display.density if display.density and display.status_bar_dp
+               else 0.035 * display.height_px)
+    return any(line.box.y2 <= band_px * 1.2 and _STATUS_TEXT.match(line.text.strip()) for line in lines)
+
+
 def _blank_analysis(size_px, display: Display, rules: RuleProfile) -> ScreenAnalysis:
     reason = "screenshot is blank: the app may block screenshots (FLAG_SECURE)"
     spec = rules["CLOSE_PRESENT"]
@@ -141,7 +152,7 @@ def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None =
         permission = find_permission_prompt(lines)
     _confirm_countdown(image_bgr, cues, display)
     notes = _merge_hierarchy(cues, hierarchy_xml, display) if hierarchy_xml else []
-    screen = classify(cues, card, permission)
+    screen = classify(cues, card, permission, _status_bar_shown(lines, display))
     analysis = ScreenAnalysis(size_px=(width, height), density=display.density, screen=screen,
                               texts=lines, notes=notes, card=card)
     with clock.lap("measure"):
@@ -158,7 +169,8 @@ def _fill_ad_parts(analysis: ScreenAnalysis, image: np.ndarray, cues: AdCues, ca
         return
     density = display.density or analysis.size_px[0] / 360
     controls = cues.close_controls
-    if card is not None and analysis.screen.kind == "popup":
+    width, height = analysis.size_px
+    if card is not None and analysis.screen.kind == "popup" and not layout.is_sheet(card, width, height):
         controls = [c for c in controls if _near_card(c.box, card, density)]
     for control in controls:
         _measure_control(image, control, display)

@@ -123,7 +123,8 @@ def _component_hits(mask: np.ndarray, density: float) -> list[tuple[Box, float]]
             hits.append((Box(int(x), int(y), int(w), int(h)), score))
             continue
         inner = _without_outer_ring(patch)
-        if inner is not None and (score := x_shape_score(inner)):
+        if inner is not None and min(inner.shape) >= max(min_px, 0.3 * max(w, h)) \
+                and (score := x_shape_score(inner)):
             ih, iw = inner.shape
             # Place the inner ✕ back in screen coordinates (it is centred in its ring).
             hits.append((Box(int(x + (w - iw) / 2), int(y + (h - ih) / 2), int(iw), int(ih)), score))

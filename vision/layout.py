@@ -32,6 +32,16 @@ def _card_candidates(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
     return boxes
 
 
+def _bottom_sheet_candidates(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Sheets that rise from the bottom edge: a long horizontal edge with the sheet below it."""
+    h, w = gray.shape
+    step = np.abs(np.diff(gray.astype(np.int16), axis=0)) > 25
+    rows = np.flatnonzero(step.mean(axis=1) >= 0.8)
+    # A sheet is at least a quarter of the screen; a splash ad's brand footer is a smaller band.
+    rows = rows[(rows > 0.35 * h) & (rows < 0.75 * h)]
+    return [(0, int(rows[0]) + 1, w, h - int(rows[0]) - 1)] if len(rows) else []
+
+
 def _backdrop_is_dim(gray: np.ndarray, card: tuple[int, int, int, int]) -> bool:
     x, y, cw, ch = card
     outside = np.ones(gray.shape, bool)
@@ -50,11 +60,17 @@ def find_modal_card(image_bgr: np.ndarray) -> Box | None:
     small = cv2.resize(image_bgr, (LAYOUT_WIDTH_PX, max(int(height * scale), 1)),
                        interpolation=cv2.INTER_AREA)
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-    cards = [c for c in _card_candidates(gray) if _backdrop_is_dim(gray, c)]
+    candidates = _card_candidates(gray) + _bottom_sheet_candidates(gray)
+    cards = [c for c in candidates if _backdrop_is_dim(gray, c)]
     if not cards:
         return None
     x, y, cw, ch = max(cards, key=lambda c: c[2] * c[3])
     return Box(x, y, cw, ch).scaled(1 / scale)
+
+
+def is_sheet(card: Box, width_px: int, height_px: int) -> bool:
+    """A bottom sheet spans the width and reaches the bottom edge (unlike a floating card)."""
+    return card.x <= 2 and card.x2 >= width_px - 2 and card.y2 >= height_px - 2
 
 
 def backdrop_is_dim(image_bgr: np.ndarray, card: Box) -> bool:

@@ -10,19 +10,26 @@ from vision import lexicon
 from vision.types import Box, PermissionPrompt, PurposeOverlay, TextLine
 
 
+def _continues(upper: TextLine, line: TextLine) -> bool:
+    """Whether ``line`` is the next line of a sentence that ``upper`` began (wrapped text)."""
+    gap = line.box.y - upper.box.y2
+    overlap = min(upper.box.x2, line.box.x2) - max(upper.box.x, line.box.x)
+    return (-0.3 * line.box.h <= gap <= 0.8 * line.box.h and overlap >= 0.3 * min(upper.box.w, line.box.w)
+            and 0.55 <= line.box.h / max(upper.box.h, 1) <= 1.8)
+
+
 def _join_rows(lines: list[TextLine]) -> list[TextLine]:
     """Merge lines that continue one another (a wrapped sentence) into one block of text."""
     blocks: list[TextLine] = []
     for line in sorted(lines, key=lambda l: (l.box.y, l.box.x)):
-        last = blocks[-1] if blocks else None
-        if last and line.box.y - last.box.y2 <= 0.8 * line.box.h \
-                and abs(line.box.x - last.box.x) <= 2 * line.box.h \
-                and 0.7 <= line.box.h / max(last.box.h, 1) <= 1.4:
-            joint = " " if last.text[-1:].isascii() and line.text[:1].isascii() else ""
-            blocks[-1] = TextLine(last.box.union(line.box), last.text + joint + line.text,
-                                  min(last.confidence, line.confidence))
-        else:
+        index = next((i for i in range(len(blocks) - 1, -1, -1) if _continues(blocks[i], line)), None)
+        if index is None:
             blocks.append(line)
+            continue
+        last = blocks[index]
+        joint = " " if last.text[-1:].isascii() and line.text[:1].isascii() else ""
+        blocks[index] = TextLine(last.box.union(line.box), last.text + joint + line.text,
+                                 min(last.confidence, line.confidence))
     return blocks
 
 

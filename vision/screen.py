@@ -10,7 +10,9 @@ from vision.controls import AdCues
 from vision.types import Box, PermissionPrompt, ScreenKind
 
 
-def classify(cues: AdCues, card: Box | None, permission: PermissionPrompt | None) -> ScreenKind:
+def classify(cues: AdCues, card: Box | None, permission: PermissionPrompt | None,
+             status_bar_shown: bool = False) -> ScreenKind:
+    """``status_bar_shown``: the system status bar (clock, battery) is visible over the screen."""
     if permission is not None:
         return ScreenKind("permission", 0.95, [f"permission prompt asks for {permission.kind}"])
     ad_signs = _ad_signs(cues)
@@ -25,8 +27,13 @@ def classify(cues: AdCues, card: Box | None, permission: PermissionPrompt | None
             reasons.append(f"dismiss control '{cues.dismiss_controls[0].text}'")
         return ScreenKind("popup", 0.9, reasons + ad_signs)
     if cues.dismiss_controls and (cues.ad_label or cues.jump_buttons):
-        return ScreenKind("popup", 0.75, [f"dismiss control '{cues.dismiss_controls[0].text}'",
-                                          *ad_signs])
+        # A full-screen ad closed by a ✕: launch splash ads run immersive (no status bar), while an
+        # interstitial shows inside the running app, under its status bar.
+        if status_bar_shown:
+            return ScreenKind("popup", 0.7, [f"dismiss control '{cues.dismiss_controls[0].text}'",
+                                             "status bar shown: an interstitial", *ad_signs])
+        return ScreenKind("splash_ad", 0.7, [f"dismiss control '{cues.dismiss_controls[0].text}'",
+                                             "full screen, no status bar", *ad_signs])
     if len(ad_signs) >= 2:
         # An ad (label with a countdown or jump button) that offers no way out at all.
         return ScreenKind("splash_ad", 0.6, ad_signs + ["no close control"])
