@@ -17,8 +17,9 @@ from vision.screen import classify
 from vision.types import (Box, CloseControl, Display, Finding, ScreenAnalysis, ScreenKind)
 from vision.verdicts import judge_screen
 
-#: Around a pop-up card, how far (dp) a close control may sit: a ✕ under the card, or on its corner.
-CARD_REACH_DP = {"side": 32, "above": 72, "below": 140}
+#: Around a pop-up card, how far (dp) a close control may sit: a ✕ under the card, or on its corner
+#: (above, too, since a card's picture header may not be told from the backdrop).
+CARD_REACH_DP = {"side": 40, "above": 140, "below": 140}
 #: A frame this dark and flat is a blocked screenshot (FLAG_SECURE), not a black ad.
 BLANK_MAX_MEAN, BLANK_MAX_STD = 6.0, 2.0
 

@@ -25,10 +25,12 @@ class AdCues:
         return self.skip_controls + self.dismiss_controls
 
 
-def _text_control(line: TextLine, kind: str, lines: list[TextLine], width_px: int,
+def _text_control(line: TextLine, label: tuple[str, int | None], lines: list[TextLine], width_px: int,
                   card: Box | None) -> CloseControl | None:
     in_card = card is not None and card.expand(line.box.h * 2).contains(*line.box.center)
-    if not in_card and peer_count(line, lines, width_px) >= 2:
+    # "跳过 5" or "Skip Ad" names the ad it skips: no chat line or chip reads exactly that.
+    speaks_of_ad = label[1] is not None or any(w in lexicon.normalise(line.text) for w in ("广告", "ad"))
+    if not in_card and not speaks_of_ad and peer_count(line, lines, width_px) >= 2:
         return None   # a chip, list item or chat message that happens to say 跳过 / 关闭
     return CloseControl(box=line.box, kind="text", text=line.text, confidence=line.confidence)
 
@@ -61,7 +63,7 @@ def find_ad_cues(lines: list[TextLine], glyphs: list[GlyphHit], width_px: int,
     for line in lines:
         label = ("dismiss", None) if lexicon.is_cross_text(line.text) else lexicon.close_label(line.text)
         if label is not None:
-            control = _text_control(line, label[0], lines, width_px, card)
+            control = _text_control(line, label, lines, width_px, card)
             if control is None:
                 continue
             (cues.skip_controls if label[0] == "skip" else cues.dismiss_controls).append(control)

@@ -115,7 +115,7 @@ def _component_hits(mask: np.ndarray, density: float) -> list[tuple[Box, float]]
     hits = []
     for i in range(1, count):
         x, y, w, h, area = stats[i]
-        if not (min_px <= max(w, h) <= max_px and 0.6 <= w / h <= 1.65):
+        if not (min_px <= min(w, h) and max(w, h) <= max_px and 0.6 <= w / h <= 1.65):
             continue
         patch = (labels[y:y + h, x:x + w] == i).astype(np.uint8)
         score = x_shape_score(patch) if max(w, h) <= MAX_GLYPH_DP * density else 0.0
