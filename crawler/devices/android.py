@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from selenium.common.exceptions import WebDriverException
 
-from crawler.devices.base import Device, DeviceError, DisplayInfo, Foreground, w3c_tap
+from crawler.devices.base import DeviceError, DisplayInfo, DriverDevice, Foreground
 from crawler.profiles import DeviceProfile
 
 APP_STATE_FOREGROUND = 4
@@ -30,14 +30,13 @@ def android_capabilities(profile: DeviceProfile, extra: dict | None = None) -> d
     return caps
 
 
-class AndroidDevice(Device):
+class AndroidDevice(DriverDevice):
     """An Android device; ``driver`` is an appium-python-client WebDriver (or a stand-in for tests)."""
 
     platform = "android"
 
     def __init__(self, profile: DeviceProfile, driver) -> None:
-        self.profile = profile
-        self.driver = driver
+        super().__init__(profile, driver)
         self.package: str | None = None
 
     @classmethod
@@ -78,10 +77,7 @@ class AndroidDevice(Device):
             return None
 
     def tap(self, x_px: float, y_px: float) -> None:
-        try:
-            w3c_tap(self.driver, x_px, y_px)
-        except WebDriverException as exc:
-            raise DeviceError(f"tap at ({x_px:.0f}, {y_px:.0f}) px was not delivered: {exc.msg}") from exc
+        self._tap_scaled(x_px, y_px, 1.0)
 
     def display_info(self) -> DisplayInfo:
         """From ``mobile: deviceInfo`` (realDisplaySize, displayDensity), else window size + density."""
@@ -101,10 +97,3 @@ class AndroidDevice(Device):
             return False
         return self.driver.query_app_state(self.package) == APP_STATE_FOREGROUND
 
-    def close(self) -> None:
-        driver, self.driver = self.driver, None
-        if driver is not None:
-            try:
-                driver.quit()
-            except (WebDriverException, OSError):
-                pass

@@ -16,6 +16,7 @@ from typing import Literal
 
 import cv2
 import numpy as np
+from selenium.common.exceptions import WebDriverException
 
 from crawler.profiles import DeviceProfile
 
@@ -175,6 +176,29 @@ class Device(abc.ABC):
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+class DriverDevice(Device):
+    """A device behind a WebDriver session: what every adapter shares about the session itself."""
+
+    def __init__(self, profile: DeviceProfile, driver) -> None:
+        self.profile = profile
+        self.driver = driver
+
+    def _tap_scaled(self, x_px: float, y_px: float, px_per_unit: float) -> None:
+        """Tap at screenshot px, given how many px make one of the driver's units (CSS px, points)."""
+        try:
+            w3c_tap(self.driver, x_px / px_per_unit, y_px / px_per_unit)
+        except WebDriverException as exc:
+            raise DeviceError(f"tap at ({x_px:.0f}, {y_px:.0f}) px was not delivered: {exc.msg}") from exc
+
+    def close(self) -> None:
+        driver, self.driver = self.driver, None
+        if driver is not None:
+            try:
+                driver.quit()
+            except (WebDriverException, OSError):
+                pass   # the session is gone already: closing is done
 
 
 def w3c_tap(driver, x: float, y: float, *, hold_s: float = 0.05) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from selenium.common.exceptions import WebDriverException
 
-from crawler.devices.base import Device, DeviceError, DisplayInfo, Foreground, w3c_tap
+from crawler.devices.base import DeviceError, DisplayInfo, DriverDevice, Foreground
 from crawler.profiles import DeviceProfile
 
 APP_STATE_FOREGROUND = 4
@@ -24,14 +24,13 @@ def ios_capabilities(profile: DeviceProfile, extra: dict | None = None) -> dict:
     return caps
 
 
-class IOSDevice(Device):
+class IOSDevice(DriverDevice):
     """An iOS device; ``driver`` is an appium-python-client WebDriver (or a stand-in for tests)."""
 
     platform = "ios"
 
     def __init__(self, profile: DeviceProfile, driver) -> None:
-        self.profile = profile
-        self.driver = driver
+        super().__init__(profile, driver)
         self.bundle_id: str | None = None
         self._scale: float | None = None
 
@@ -77,11 +76,7 @@ class IOSDevice(Device):
             return None
 
     def tap(self, x_px: float, y_px: float) -> None:
-        scale = self.scale
-        try:
-            w3c_tap(self.driver, x_px / scale, y_px / scale)
-        except WebDriverException as exc:
-            raise DeviceError(f"tap at ({x_px:.0f}, {y_px:.0f}) px was not delivered: {exc.msg}") from exc
+        self._tap_scaled(x_px, y_px, self.scale)
 
     def display_info(self) -> DisplayInfo:
         """Window size in points times the scale."""
@@ -95,10 +90,3 @@ class IOSDevice(Device):
             return False
         return self.driver.query_app_state(self.bundle_id) == APP_STATE_FOREGROUND
 
-    def close(self) -> None:
-        driver, self.driver = self.driver, None
-        if driver is not None:
-            try:
-                driver.quit()
-            except (WebDriverException, OSError):
-                pass

@@ -18,7 +18,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.options import ArgOptions
 
 from crawler.appium_server import free_port
-from crawler.devices.base import Device, DeviceError, DisplayInfo, Foreground, w3c_tap
+from crawler.devices.base import DeviceError, DisplayInfo, DriverDevice, Foreground
 from crawler.profiles import DeviceProfile
 from vision.types import Box
 
@@ -68,14 +68,13 @@ def web_capabilities(profile: DeviceProfile, user_data_dir: str, chromedriver_po
     return caps
 
 
-class WebDevice(Device):
+class WebDevice(DriverDevice):
     """A Chromium phone over an Appium session. Build it with ``WebDevice.connect``."""
 
     platform = "web"
 
     def __init__(self, profile: DeviceProfile, driver, *, user_data_dir: str | None = None) -> None:
-        self.profile = profile
-        self.driver = driver
+        super().__init__(profile, driver)
         self.user_data_dir = user_data_dir
         self.app_url: str | None = None
         self._pixel_ratio: float | None = None
@@ -147,11 +146,7 @@ class WebDevice(Device):
         return self.driver.page_source
 
     def tap(self, x_px: float, y_px: float) -> None:
-        ratio = self.pixel_ratio
-        try:
-            w3c_tap(self.driver, x_px / ratio, y_px / ratio)
-        except WebDriverException as exc:
-            raise DeviceError(f"tap at ({x_px:.0f}, {y_px:.0f}) px was not delivered: {exc.msg}") from exc
+        self._tap_scaled(x_px, y_px, self.pixel_ratio)
 
     def display_info(self) -> DisplayInfo:
         css = self.driver.execute_script(
@@ -171,12 +166,7 @@ class WebDevice(Device):
         return now.package == origin_of(self.app_url) and now.window_count == 1
 
     def close(self) -> None:
-        driver, self.driver = self.driver, None
-        if driver is not None:
-            try:
-                driver.quit()
-            except (WebDriverException, OSError):
-                pass
+        super().close()
         if self.user_data_dir:
             shutil.rmtree(self.user_data_dir, ignore_errors=True)
             self.user_data_dir = None
