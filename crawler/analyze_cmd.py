@@ -43,6 +43,15 @@ def display_for(size_px: tuple[int, int], profile: DeviceProfile | None,
     return Display(size_px[0], size_px[1], density)
 
 
+def _sibling_hierarchy(image_path: Path) -> str | None:
+    """An Appium page source saved beside the screenshot (``shot.png`` + ``shot.xml``), if any."""
+    xml = image_path.with_suffix(".xml")
+    try:
+        return xml.read_text("utf-8") if xml.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def _write_json_atomic(path: Path, data) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -65,7 +74,7 @@ def run(paths: list[str], profile: DeviceProfile | None, density: float | None,
             result.errors += 1
         else:
             analysis = analyze(image, display_for((image.shape[1], image.shape[0]), profile, density),
-                               rules=rules)
+                               hierarchy_xml=_sibling_hierarchy(item.path), rules=rules)
             entry = serialize.analysis_dict(item.given, analysis)
             result.violations += analysis.verdict == "violation"
             if report_dir is not None:

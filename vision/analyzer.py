@@ -9,12 +9,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from vision import glyphs, hierarchy, layout, measure, ocr, smalltext
+from vision import glyphs, hierarchy, layout, lexicon, measure, ocr, smalltext
 from vision.controls import AdCues, find_ad_cues
 from vision.permission import find_permission_prompt
 from vision.rules import RuleProfile, load_rule_profile
 from vision.screen import classify
-from vision.types import (Box, CloseControl, Display, Finding, ScreenAnalysis, ScreenKind)
+from vision.types import Box, CloseControl, Countdown, Display, Finding, ScreenAnalysis, ScreenKind
 from vision.verdicts import judge_screen
 
 #: Around a pop-up card, how far (dp) a close control may sit: a ✕ under the card, or on its corner
@@ -75,18 +75,24 @@ def _measure_control(image: np.ndarray, control: CloseControl, display: Display)
 
 def _merge_hierarchy(cues: AdCues, page_source: str, display: Display) -> list[str]:
     """Give vision's controls their touch targets; add controls only the view tree knows."""
+    # XCUITest trees are in points; UiAutomator2 trees are already in px.
+    scale = (display.density or 1.0) if "XCUIElementType" in page_source[:2000] else 1.0
     try:
-        nodes = hierarchy.parse_nodes(page_source, scale=1.0)
+        nodes = hierarchy.parse_nodes(page_source, scale=scale)
     except Exception as exc:  # an unparsable tree must not cost the frame its analysis
         return [f"view hierarchy not used: {type(exc).__name__}"]
-    for node in hierarchy.close_nodes(nodes):
+    # Labelled nodes first: an unlabelled skip container then merges into its label.
+    for node in sorted(hierarchy.close_nodes(nodes), key=lambda n: not n.text):
         match = next((c for c in cues.close_controls if node.box.contains(*c.box.center)), None)
         if match is not None:
             match.touch_box = node.touch_box
-        else:
-            cues.dismiss_controls.append(CloseControl(
-                box=node.box, kind="text" if node.text else "glyph", text=node.text or "✕",
-                confidence=0.9, touch_box=node.touch_box, source="hierarchy"))
+            continue
+        label = lexicon.close_label(node.text) if node.text else None
+        control = CloseControl(box=node.box, kind="text" if node.text else "glyph", text=node.text or "✕",
+                               confidence=0.9, touch_box=node.touch_box, source="hierarchy")
+        (cues.skip_controls if label and label[0] == "skip" else cues.dismiss_controls).append(control)
+        if label and label[1] and cues.countdown is None:
+            cues.countdown = Countdown(node.box, label[1], node.text)
     return []
 
 
