@@ -147,6 +147,114 @@ def profiles() -> None:
                   markup=False)
 
 
+farm_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                       help="A Selenium Grid 4 hub with Appium servers as its nodes (a device farm).")
+app.add_typer(farm_app, name="farm")
+_STATE_HELP = "Farm state file (pids, ports), so that status/down work from any shell."
+
+
+@farm_app.command("up")
+def farm_up(
+    web_nodes: int = typer.Option(2, "--web-nodes", min=0, help="Chromium phone nodes to start."),
+    android: str = typer.Option("auto", help="auto: one node per device in `adb devices`; none: no Android."),
+    port: Optional[int] = typer.Option(None, help="The Grid's port (default: a free one)."),
+    state: Path = typer.Option(None, help=_STATE_HELP + " Default ~/.splashaudit/farm.json."),
+) -> None:
+    """Start the Grid hub, an Appium server per device and per Chromium phone, one relay node each."""
+    from crawler import farm
+    from crawler.appium_server import EnvironmentProblem
+
+    if android not in ("auto", "none"):
+        raise fail(f"--android must be auto or none, got {android}")
+    state = state or farm.DEFAULT_STATE
+    try:
+        st = farm.farm_up(state, web_nodes=web_nodes, android=android, port=port,
+                          say=lambda m: err.print(m, markup=False, highlight=False))
+    except EnvironmentProblem as exc:
+        raise fail(str(exc), 3)
+    except farm.FarmError as exc:
+        raise fail(str(exc), 3 if "already up" not in str(exc) else EXIT_USAGE)
+    for node in st["nodes"]:
+        err.print(f"node {node['label']}: Appium {node['appium_url']}", markup=False, highlight=False)
+    err.print(f"state: {state} · logs: {st['log_dir']} · stop with: splashaudit farm down", markup=False,
+              highlight=False)
+    print(st["grid_url"])           # stdout: the Grid URL alone, for scripts
+
+
+@farm_app.command("status")
+def farm_status(
+    grid: Optional[str] = typer.Option(None, help="A Grid URL (default: the farm in the state file)."),
+    state: Path = typer.Option(None, help=_STATE_HELP),
+) -> None:
+    """Show the Grid's nodes and their free slots."""
+    from crawler import farm
+
+    url = grid
+    if url is None:
+        st = farm.read_state(state or farm.DEFAULT_STATE)
+        if not st:
+            raise fail(f"no farm is up (no state file {state or farm.DEFAULT_STATE}); pass --grid URL", 3)
+        url = st["grid_url"]
+    status = farm.grid_status(url)
+    if status is None or "nodes" not in status:
+        raise fail(f"Selenium Grid unreachable at {url} (GET {url.rstrip('/')}/status got no answer)", 3)
+    slots = farm.grid_slots(status)
+    free = sum(not s.busy and s.availability == "UP" for s in slots)
+    out.print(f"Grid {url}: {'ready' if status.get('ready') else 'not ready'}, "
+              f"{len(status.get('nodes') or [])} node(s), {free}/{len(slots)} slot(s) free", markup=False)
+    for line in farm.describe(status):
+        out.print("  " + line, markup=False, highlight=False)
+
+
+@farm_app.command("down")
+def farm_down(state: Path = typer.Option(None, help=_STATE_HELP)) -> None:
+    """Stop every process `farm up` started (listed in the state file), and nothing else."""
+    from crawler import farm
+
+    path = state or farm.DEFAULT_STATE
+    st, pids = farm.farm_down(path)
+    if st is None:
+        err.print(f"no farm state at {path}: nothing to stop", markup=False)
+        return
+    err.print(f"stopped the farm at {st.get('grid_url')} ({len(st.get('processes', []))} processes, "
+              f"{len(pids)} pids)", markup=False, highlight=False)
+
+
+@app.command()
+def batch(
+    apps: Path = typer.Argument(..., metavar="APPS", help="Text file: one app a line (URL, package or "
+                                "bundle id), optional platform and profile, # comments."),
+    grid: Optional[str] = typer.Option(None, help="Selenium Grid URL (default: the running farm, if any)."),
+    appium: Optional[str] = typer.Option(None, help="A single Appium server (or a cloud farm's URL)."),
+    parallel: Optional[int] = typer.Option(None, min=1, help="Checks at once (default: the Grid's slots)."),
+    platform: Optional[str] = typer.Option(None, help="Default platform for ids: android or ios."),
+    profile: Optional[str] = typer.Option(None, help="Default device profile (where its platform fits)."),
+    out: Path = typer.Option(Path("out/batch"), help="Batch folder: state, one folder per app, summaries."),
+    force: bool = typer.Option(False, "--force", help="Check again apps already done."),
+    probes: int = typer.Option(5, min=3, help="Launches per app: observe, close, then body taps."),
+    rules: Optional[Path] = typer.Option(None, help="A rule profile TOML replacing the defaults."),
+    state: Path = typer.Option(None, help="Farm state file used when neither --grid nor --appium is given."),
+) -> None:
+    """Check many apps on a device farm; resumable; summary.csv, summary.html and junit.xml."""
+    from crawler import batch_cmd, farm
+    from crawler.appium_server import EnvironmentProblem
+
+    if grid and appium:
+        raise fail("give --grid or --appium, not both")
+    if platform not in (None, "android", "ios", "web"):
+        raise fail(f"--platform must be android, ios or web, got {platform}")
+    rule_profile = _load_rules(rules)
+    if profile is not None:
+        _load_profile(profile)
+    try:
+        outcome = batch_cmd.run_batch(apps, out, rule_profile, grid=grid, appium=appium, parallel=parallel,
+                                      platform=platform, profile=profile, force=force, probes=probes,
+                                      state_path=state or farm.DEFAULT_STATE, console=err)
+    except EnvironmentProblem as exc:
+        raise fail(str(exc), 3)
+    raise typer.Exit(outcome.exit_code)
+
+
 def main() -> None:
     app()
 
