@@ -13,8 +13,8 @@ from vision.types import Box, TextLine
 #: Layout is judged on a copy this many px wide: cards are large, detail does not matter.
 LAYOUT_WIDTH_PX = 360
 #: A dimmed backdrop: its brightest pixels are at most this share of the card's brightest pixels.
-MAX_BACKDROP_BRIGHTNESS_SHARE = 0.78
-MAX_BACKDROP_P95_LEVEL = 175
+MAX_BACKDROP_BRIGHTNESS_SHARE = 0.82
+MAX_BACKDROP_P95_LEVEL = 205   # a 20% black veil over white
 
 
 def _card_candidates(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -26,6 +26,8 @@ def _card_candidates(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
         x, y, cw, ch = cv2.boundingRect(contour)
         if cw < 0.45 * w or ch < 0.1 * h or cw * ch > 0.88 * w * h:
             continue
+        if x <= 1 and x + cw >= w - 1:
+            continue   # a full-width band (a brand footer, a toolbar) floats over nothing
         hull_area = cv2.contourArea(cv2.convexHull(contour))
         if hull_area / (cw * ch) >= 0.85:
             boxes.append((x, y, cw, ch))
@@ -42,14 +44,33 @@ def _bottom_sheet_candidates(gray: np.ndarray) -> list[tuple[int, int, int, int]
     return [(0, int(rows[0]) + 1, w, h - int(rows[0]) - 1)] if len(rows) else []
 
 
-def _backdrop_is_dim(gray: np.ndarray, card: tuple[int, int, int, int]) -> bool:
+def _veiled_card(value: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The bright block over a veiled screen, found from the veil itself: for cards whose outline is
+    broken (a picture header, a ✕ on the edge) into pieces no single contour holds."""
+    h, w = value.shape
+    band = value[int(0.06 * h):int(0.2 * h)]          # below the status bar, above most cards
+    if float(np.mean(band <= MAX_BACKDROP_P95_LEVEL)) < 0.97:
+        return []
+    bright = (value > MAX_BACKDROP_P95_LEVEL + 20).astype(np.uint8)
+    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=8)
+    blobs = [tuple(int(v) for v in stats[i][:4]) for i in range(1, count)
+             if stats[i][4] >= 0.05 * h * w and stats[i][1] > 0.15 * h]
+    return [max(blobs, key=lambda b: b[2] * b[3])] if blobs else []
+
+
+def _backdrop_is_dim(value: np.ndarray, card: tuple[int, int, int, int]) -> bool:
+    """Whether what lies around a card (not next to it: a card's picture header or the ✕ under it
+    may not be part of the outline found) is veiled: its brightest pixels stay dim."""
     x, y, cw, ch = card
-    outside = np.ones(gray.shape, bool)
-    outside[y:y + ch, x:x + cw] = False
-    if outside.sum() < 0.08 * gray.size:
+    h, w = value.shape
+    outside = np.ones(value.shape, bool)
+    mx, my = int(0.1 * cw), int(0.5 * ch)
+    outside[max(0, y - my):min(h, y + ch + my), max(0, x - mx):min(w, x + cw + mx)] = False
+    if outside.sum() < 0.08 * value.size:
         return False
-    p95_out = float(np.percentile(gray[outside], 95))
-    p95_in = float(np.percentile(gray[y:y + ch, x:x + cw], 95))
+    p95_out = float(np.percentile(value[outside], 95))
+    p95_in = float(np.percentile(value[y:y + ch, x:x + cw], 95))
     return p95_out <= MAX_BACKDROP_P95_LEVEL and p95_out <= MAX_BACKDROP_BRIGHTNESS_SHARE * p95_in
 
 
@@ -60,8 +81,14 @@ def find_modal_card(image_bgr: np.ndarray) -> Box | None:
     small = cv2.resize(image_bgr, (LAYOUT_WIDTH_PX, max(int(height * scale), 1)),
                        interpolation=cv2.INTER_AREA)
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-    candidates = _card_candidates(gray) + _bottom_sheet_candidates(gray)
-    cards = [c for c in candidates if _backdrop_is_dim(gray, c)]
+    # Brightness as the largest channel: a black veil lowers it, while a vivid orange ad keeps it
+    # high even though its luminance is moderate.
+    value = small.max(axis=2)
+    candidates = _card_candidates(gray) + _bottom_sheet_candidates(gray) + _veiled_card(value)
+    # A full-width band is a card only as a sheet of at least a quarter of the screen: a splash ad's
+    # brand footer is a smaller band under a dark picture.
+    candidates = [c for c in candidates if c[2] < 0.98 * LAYOUT_WIDTH_PX or c[1] <= 0.75 * gray.shape[0]]
+    cards = [c for c in candidates if _backdrop_is_dim(value, c)]
     if not cards:
         return None
     x, y, cw, ch = max(cards, key=lambda c: c[2] * c[3])
@@ -71,11 +98,6 @@ def find_modal_card(image_bgr: np.ndarray) -> Box | None:
 def is_sheet(card: Box, width_px: int, height_px: int) -> bool:
     """A bottom sheet spans the width and reaches the bottom edge (unlike a floating card)."""
     return card.x <= 2 and card.x2 >= width_px - 2 and card.y2 >= height_px - 2
-
-
-def backdrop_is_dim(image_bgr: np.ndarray, card: Box) -> bool:
-    gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
-    return _backdrop_is_dim(gray, (card.x, card.y, card.w, card.h))
 
 
 def peer_count(line: TextLine, lines: list[TextLine], screen_width_px: int) -> int:

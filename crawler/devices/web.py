@@ -149,11 +149,13 @@ class WebDevice(DriverDevice):
         self._tap_scaled(x_px, y_px, self.pixel_ratio)
 
     def display_info(self) -> DisplayInfo:
+        # screen.* is the emulated phone's screen; innerWidth is the layout viewport, which is 980 CSS
+        # px on a page without a viewport meta tag (about:blank included).
         css = self.driver.execute_script(
-            "return [window.innerWidth, window.innerHeight, window.devicePixelRatio]")
+            "return [window.screen.width, window.screen.height, window.devicePixelRatio]")
         width_css, height_css, ratio = (float(v) for v in css)
         return DisplayInfo(width_px=int(width_css * ratio + 0.5), height_px=int(height_css * ratio + 0.5),
-                           density=ratio, source="window.devicePixelRatio")
+                           density=ratio, source="window.screen x devicePixelRatio")
 
     def app_running(self) -> bool:
         """The app's origin is in the (only) window."""
