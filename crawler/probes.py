@@ -138,14 +138,24 @@ class Prober:
         return self._finish(launch, watcher, started)
 
     def _wait_for_ad(self, launch: Launch, frames) -> Frame | None:
+        """The first ad frame that the next frame confirms: same kind, controls in the same places.
+
+        Acting on a pop-up still sliding in would tap where its ✕ was, not where it is, and blame the
+        app for a tap that missed.
+        """
+        previous = None
         for frame in frames:
             self._record(launch, frame)
             if frame.kind == "permission":
                 self._note_permission(launch, frame)
-                continue
-            if frame.is_ad:
+            elif frame.is_ad and previous is not None and _same_layout(previous, frame):
                 return frame
-        return None
+            previous = frame if frame.is_ad else None
+        return previous   # time ran out on an ad seen once: better than nothing
+
+    @staticmethod
+    def _no_ad_outcome(launch: Launch) -> str:
+        return "ad gone before it could be tapped" if launch.ad_frames else "no ad seen"
 
     def _note_permission(self, launch: Launch, frame: Frame) -> None:
         prompt = frame.analysis.permission
@@ -195,9 +205,9 @@ class Prober:
     def _close(self, launch: Launch, watcher: Watcher) -> None:
         s = self.settings
         frames = watcher.frames(s.wait_for_ad_s + s.dismiss_within_s + s.repop_watch_s + 2)
-        ad = self._wait_for_ad(launch, self._until(frames, s.wait_for_ad_s, lambda f: f.is_ad))
+        ad = self._wait_for_ad(launch, self._until(frames, s.wait_for_ad_s))
         if ad is None:
-            launch.outcome = "no ad seen"
+            launch.outcome = self._no_ad_outcome(launch)
             return
         if not ad.analysis.close_controls:
             launch.outcome = "no close control to tap"
@@ -233,10 +243,11 @@ class Prober:
             launch.outcome = f"dismissed in {dismissed_at - tap_t:.1f} s, no jump, no re-pop"
 
     @staticmethod
-    def _until(frames, limit_s: float, stop):
+    def _until(frames, limit_s: float):
+        """The frames taken up to ``limit_s`` after launch; the rest stay in ``frames`` for later."""
         for frame in frames:
             yield frame
-            if stop(frame) or frame.t_s > limit_s:
+            if frame.t_s > limit_s:
                 return
 
     def body_tap(self, index: int, point_index: int) -> Launch:
@@ -246,9 +257,9 @@ class Prober:
     def _body_tap(self, launch: Launch, watcher: Watcher, point_index: int) -> None:
         s = self.settings
         frames = watcher.frames(s.wait_for_ad_s + s.jump_watch_s + 2)
-        ad = self._wait_for_ad(launch, self._until(frames, s.wait_for_ad_s, lambda f: f.is_ad))
+        ad = self._wait_for_ad(launch, self._until(frames, s.wait_for_ad_s))
         if ad is None:
-            launch.outcome = "no ad seen"
+            launch.outcome = self._no_ad_outcome(launch)
             return
         point = neutral_point(ad.analysis, self.display, point_index)
         if point is None:
@@ -265,6 +276,13 @@ class Prober:
                 return
             time.sleep(0.25)
         launch.outcome = "no jump"
+
+
+def _same_layout(a: Frame, b: Frame) -> bool:
+    """Two ad frames show the same controls in the same places (a countdown may tick)."""
+    if a.kind != b.kind or len(a.analysis.close_controls) != len(b.analysis.close_controls):
+        return False
+    return all(x.box.iou(y.box) >= 0.5 for x, y in zip(a.analysis.close_controls, b.analysis.close_controls))
 
 
 def _obstacles(analysis: ScreenAnalysis) -> list[Box]:

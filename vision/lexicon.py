@@ -119,6 +119,16 @@ def jump_button(text: str) -> bool:
 _QUOTED_NAME = re.compile(r"[“\"「『][^”\"」』]{1,20}[”\"」』]")
 
 
+#: Jump buttons that lead out of the app (a store, a download, a third party): the mark of an ad,
+#: where "立即领取" or "去看看" on a pop-up may be the app's own promotion.
+EXTERNAL_JUMP = re.compile(r"第三方|下载|安装|了解更多|install|download|learnmore|getit|shopnow|playnow",
+                           re.IGNORECASE)
+
+
+def external_jump(text: str) -> bool:
+    return bool(EXTERNAL_JUMP.search(normalise(text)))
+
+
 def permission_kind(text: str) -> str | None:
     """The permission a prompt's text asks for, if it is a permission question."""
     if not PERMISSION_QUESTION.search(text):

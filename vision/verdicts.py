@@ -7,6 +7,7 @@ one good way out. Every finding carries its numbers, the threshold and the claus
 
 from __future__ import annotations
 
+from vision import lexicon
 from vision.rules import RuleProfile
 from vision.types import VERDICT_ORDER, CloseControl, Finding, ScreenAnalysis, Verdict
 
@@ -108,9 +109,10 @@ def _close_findings(analysis: ScreenAnalysis, rules: RuleProfile) -> list[Findin
 
 
 def _ad_label_finding(analysis: ScreenAnalysis, rules: RuleProfile) -> Finding | None:
-    is_ad = analysis.screen.kind == "splash_ad" or analysis.jump_buttons or analysis.ad_label
+    is_ad = (analysis.screen.kind == "splash_ad" or analysis.ad_label is not None
+             or any(lexicon.external_jump(j.text) for j in analysis.jump_buttons))
     if not is_ad:
-        return None   # an app's own pop-up (update, rating) is not an ad and needs no label
+        return None   # an app's own pop-up (update, rating, its own coupon) is not an ad: no label due
     label, spec = analysis.ad_label, rules["AD_LABEL"]
     if label is None:
         return finding(rules, "AD_LABEL", "violation", "广告未标明“广告”字样", "ad carries no ad label")
