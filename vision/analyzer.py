@@ -19,7 +19,9 @@ from vision.verdicts import judge_screen
 
 #: Around a pop-up card, how far (dp) a close control may sit: a ✕ under the card, or on its corner
 #: (above, too, since a card's picture header may not be told from the backdrop).
-CARD_REACH_DP = {"side": 40, "above": 140, "below": 140}
+CARD_REACH_DP = {"side": 40, "above": 140, "below": 80}
+#: A ✕ centred under a card may sit further down (the card found may stop at its picture).
+UNDER_CARD_REACH_DP = 240
 #: A frame this dark and flat is a blocked screenshot (FLAG_SECURE), not a black ad.
 BLANK_MAX_MEAN, BLANK_MAX_STD = 6.0, 2.0
 
@@ -45,7 +47,10 @@ def _near_card(box: Box, card: Box, density: float) -> bool:
                 round(card.y - CARD_REACH_DP["above"] * density),
                 round(card.w + 2 * CARD_REACH_DP["side"] * density),
                 round(card.h + (CARD_REACH_DP["above"] + CARD_REACH_DP["below"]) * density))
-    return reach.contains(*box.center)
+    cx, cy = box.center
+    centred_under = (abs(cx - card.center[0]) <= 0.15 * card.w
+                     and card.y2 <= cy <= card.y2 + UNDER_CARD_REACH_DP * density)
+    return reach.contains(cx, cy) or centred_under
 
 
 def _visible_box(image: np.ndarray, control: CloseControl) -> Box:
