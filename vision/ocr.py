@@ -4,7 +4,8 @@ The stock ``RapidOCR()(image)`` pass detects on the full frame (a 1080 x 2400 sc
 about 900 x 2000) and runs the angle classifier. Screens need neither: UI text is upright, and text a
 person can read is still detectable at 2 px per dp (a 9 dp label is 18 px there). So this module detects on a downscaled
 copy, maps the boxes back, and recognises crops taken from the full-resolution frame, which keeps small
-labels legible. The engine is loaded once per process and reused.
+labels legible. Each thread loads its engine once and reuses it, so parallel checks in one process
+(a batch's workers) read text at the same time instead of queueing for one engine.
 """
 
 from __future__ import annotations
@@ -24,16 +25,18 @@ DETECT_WIDTH_PX = 720
 #: Lines the recogniser reads below this confidence are dropped as noise.
 MIN_TEXT_CONFIDENCE = 0.5
 
-_lock = threading.Lock()
+_per_thread = threading.local()
 
 
-@lru_cache(maxsize=1)
 def engine():
-    """The process-wide RapidOCR engine (loading takes about half a second)."""
-    from rapidocr_onnxruntime import RapidOCR
+    """This thread's RapidOCR engine (loading takes about half a second; RapidOCR is not thread-safe)."""
+    found = getattr(_per_thread, "engine", None)
+    if found is None:
+        from rapidocr_onnxruntime import RapidOCR
 
-    # limit_type "max" keeps our own pre-scaled size; the default ("min", 736) would upscale it again.
-    return RapidOCR(use_cls=False, print_verbose=False, det_limit_type="max")
+        # limit_type "max" keeps our own pre-scaled size; the default ("min", 736) would upscale it.
+        found = _per_thread.engine = RapidOCR(use_cls=False, print_verbose=False, det_limit_type="max")
+    return found
 
 
 def warm_up() -> None:
@@ -74,8 +77,7 @@ def detect_text_boxes(image_bgr: np.ndarray, density: float | None) -> list[np.n
     scale = detect_scale(w, density)
     small = image_bgr if scale >= 1.0 else cv2.resize(
         image_bgr, (max(int(w * scale), 32), max(int(h * scale), 32)), interpolation=cv2.INTER_AREA)
-    with _lock:
-        quads, _ = engine().text_det(small)
+    quads, _ = engine().text_det(small)
     if quads is None or len(quads) == 0:
         return []
     quads = [q / np.array([small.shape[1] / w, small.shape[0] / h], dtype=np.float32) for q in quads]
@@ -87,8 +89,7 @@ def recognise(image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[TextLine]:
     if not quads:
         return []
     crops = [_crop_quad(image_bgr, q) for q in quads]
-    with _lock:
-        results, _ = engine().text_rec(crops)
+    results, _ = engine().text_rec(crops)
     lines = []
     for quad, (text, score) in zip(quads, results):
         text = text.strip()
@@ -113,8 +114,7 @@ def full_frame_baseline(image_bgr: np.ndarray) -> list[TextLine]:
     from rapidocr_onnxruntime import RapidOCR
 
     stock = _stock_engine(RapidOCR)
-    with _lock:
-        result, _ = stock(image_bgr)
+    result, _ = stock(image_bgr)
     lines = []
     for quad, text, score in result or []:
         q = np.asarray(quad, dtype=np.float32)

@@ -62,8 +62,7 @@ def _read(image_bgr: np.ndarray, boxes: list[Box]) -> list[TextLine]:
         crop = image_bgr[region.y:region.y2, region.x:region.x2]
         scale = REC_HEIGHT_PX / max(crop.shape[0], 1)
         crops.append(cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC))
-    with ocr._lock:
-        results, _ = ocr.engine().text_rec(crops)
+    results, _ = ocr.engine().text_rec(crops)
     lines = []
     for box, (text, score) in zip(boxes, results):
         text = text.strip()
