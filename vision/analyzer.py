@@ -101,6 +101,13 @@ def _merge_hierarchy(cues: AdCues, page_source: str, display: Display) -> list[s
     return []
 
 
+def _has_cues(lines) -> bool:
+    """Whether any short text speaks of an ad, a close control or a permission prompt."""
+    return any(lexicon.close_label(l.text) or lexicon.ad_label(l.text) or lexicon.permission_button(l.text)
+               or lexicon.countdown_seconds(l.text) is not None or lexicon.jump_button(l.text)
+               or lexicon.is_cross_text(l.text) for l in lines)
+
+
 #: A bare number is a countdown only inside a ring or badge at least this big (dp); smaller round
 #: badges with a number are unread-message counts.
 MIN_COUNTDOWN_RING_DP = 20
@@ -153,13 +160,24 @@ def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None =
         return _blank_analysis((width, height), display, rules)
     clock = _Stopwatch()
     with clock.lap("ocr"):
-        lines = ocr.read_text(image_bgr, display.density)
+        quads = ocr.detect_text_boxes(image_bgr, display.density)
+        short_boxes, long_boxes = ocr.split_by_length(quads)
+        lines = ocr.recognise(image_bgr, short_boxes)
     with clock.lap("small_words"):
-        lines += smalltext.find_small_words(image_bgr, display.density, lines)
+        # Short boxes that were read stay as they are; those the recogniser could not read (a label
+        # cut short at detection scale) get the second, closer look with the rest.
+        known = [line.box for line in lines] + [ocr.quad_box(q) for q in long_boxes]
+        lines += smalltext.find_small_words(image_bgr, display.density, known)
     with clock.lap("glyphs"):
         glyph_hits = glyphs.find_close_glyphs(image_bgr, display.density)
     with clock.lap("layout"):
         card = layout.find_modal_card(image_bgr)
+    if long_boxes and (glyph_hits or card or _has_cues(lines)):
+        # Sentences matter on ads, pop-ups and prompts (jump buttons, the permission question, the
+        # purpose banner); on an ordinary screen they are content, and reading them is most of the cost.
+        with clock.lap("ocr_long"):
+            lines += ocr.recognise(image_bgr, long_boxes)
+    with clock.lap("layout"):
         cues = find_ad_cues(lines, glyph_hits, width, card)
         permission = find_permission_prompt(lines)
     _confirm_countdown(image_bgr, cues, display)

@@ -16,6 +16,8 @@ import numpy as np
 
 from vision.types import Box
 
+#: Shapes are searched at this resolution at most (px per dp).
+SEARCH_PX_PER_DP = 3.0
 #: Plausible ✕ extents, in dp: below this even a careless designer draws nothing; above, it is art.
 MIN_GLYPH_DP = 4.0
 MAX_GLYPH_DP = 40.0
@@ -187,14 +189,22 @@ def _drop_textures(hits: list[tuple[Box, float]]) -> list[tuple[Box, float]]:
 
 
 def find_close_glyphs(image_bgr: np.ndarray, density: float | None) -> list[GlyphHit]:
-    """Every ✕-shaped glyph on the screen, with the control that contains it; best first."""
+    """Every ✕-shaped glyph on the screen, with the control that contains it; best first.
+
+    Shapes are looked for on a copy at most ``SEARCH_PX_PER_DP`` px per dp (a 4 dp ✕ is still 8 px
+    there); the control around each is measured on the full-resolution frame.
+    """
     density = density or image_bgr.shape[1] / 360.0
+    scale = min(1.0, SEARCH_PX_PER_DP / density)
+    small = image_bgr if scale >= 1.0 else cv2.resize(
+        image_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    search_density = density * scale
     hits: list[tuple[Box, float]] = []
-    for index, mask in enumerate(_masks(image_bgr, density)):
-        found = _component_hits(mask, density)
+    for index, mask in enumerate(_masks(small, search_density)):
+        found = _component_hits(mask, search_density)
         if index >= 2:   # saturation is noisier: only clear, control-sized shapes from it
-            found = [(b, sc) for b, sc in found if sc >= 0.95 and min(b.w, b.h) >= SATURATION_MIN_DP * density]
-        hits.extend(found)
+            found = [(b, sc) for b, sc in found if sc >= 0.95 and min(b.w, b.h) >= SATURATION_MIN_DP * search_density]
+        hits.extend((b.scaled(1 / scale) if scale < 1.0 else b, sc) for b, sc in found)
     hits = _drop_textures(hits)
     hits.sort(key=lambda hit: -hit[1])
     kept: list[GlyphHit] = []

@@ -2,7 +2,8 @@
 
 The stock ``RapidOCR()(image)`` pass detects on the full frame (a 1080 x 2400 screenshot is detected at
 about 900 x 2000) and runs the angle classifier. Screens need neither: UI text is upright, and text a
-person can read is still detectable at 2 px per dp (a 9 dp label is 18 px there). So this module detects on a downscaled
+person can read is still detectable at 1.6 px per dp (labels smaller than that are
+vision.smalltext's job). So this module detects on a downscaled
 copy, maps the boxes back, and recognises crops taken from the full-resolution frame, which keeps small
 labels legible. Each thread loads its engine once and reuses it, so parallel checks in one process
 (a batch's workers) read text at the same time instead of queueing for one engine.
@@ -19,9 +20,9 @@ import numpy as np
 from vision.types import Box, TextLine
 
 #: Detection resolution: pixels per dp on the downscaled copy the detector sees.
-DETECT_PX_PER_DP = 2.0
+DETECT_PX_PER_DP = 1.75
 #: Without a known density, detect at this width.
-DETECT_WIDTH_PX = 720
+DETECT_WIDTH_PX = 576
 #: Lines the recogniser reads below this confidence are dropped as noise.
 MIN_TEXT_CONFIDENCE = 0.5
 
@@ -35,6 +36,7 @@ def engine():
         from rapidocr_onnxruntime import RapidOCR
 
         # limit_type "max" keeps our own pre-scaled size; the default ("min", 736) would upscale it.
+        # (The recogniser's 320 px minimum line width stays: narrower, it misreads short labels.)
         found = _per_thread.engine = RapidOCR(use_cls=False, print_verbose=False, det_limit_type="max")
     return found
 
@@ -84,6 +86,13 @@ def detect_text_boxes(image_bgr: np.ndarray, density: float | None) -> list[np.n
     return sorted(quads, key=lambda q: (q[:, 1].min(), q[:, 0].min()))
 
 
+def quad_box(quad: np.ndarray) -> Box:
+    """The upright box around a text quadrilateral."""
+    x1, y1 = quad.min(axis=0)
+    x2, y2 = quad.max(axis=0)
+    return Box.from_points(x1, y1, x2, y2)
+
+
 def recognise(image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[TextLine]:
     """Read each quadrilateral from the full-resolution image."""
     if not quads:
@@ -95,10 +104,21 @@ def recognise(image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[TextLine]:
         text = text.strip()
         if not text or score < MIN_TEXT_CONFIDENCE:
             continue
-        x1, y1 = quad.min(axis=0)
-        x2, y2 = quad.max(axis=0)
-        lines.append(TextLine(Box.from_points(x1, y1, x2, y2), text, round(float(score), 3)))
+        lines.append(TextLine(quad_box(quad), text, round(float(score), 3)))
     return lines
+
+
+#: A text box longer than this many times its height holds a sentence, not a control's label.
+SHORT_BOX_MAX_ASPECT = 8.0
+
+
+def split_by_length(quads: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(short, long) text boxes: labels and buttons first, sentences only when a screen needs them."""
+    short, long = [], []
+    for quad in quads:
+        width, height = np.ptp(quad[:, 0]), max(np.ptp(quad[:, 1]), 1.0)
+        (short if width / height <= SHORT_BOX_MAX_ASPECT else long).append(quad)
+    return short, long
 
 
 def read_text(image_bgr: np.ndarray, density: float | None) -> list[TextLine]:

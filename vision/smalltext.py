@@ -43,7 +43,9 @@ def _candidates(image_bgr: np.ndarray, density: float, known: list[Box]) -> list
         if not (MIN_HEIGHT_DP <= h_dp <= MAX_HEIGHT_DP and 1.2 <= w / h <= 6.5):
             continue
         box = Box(int(x), int(y), int(w), int(h))
-        if any(k.contains(*box.center) or k.iou(box) > 0.2 for k in known):
+        # Skip words already read; a box covering only part of the blob (a label cut short at
+        # detection scale, read as "告") leaves it to be read whole here.
+        if any(k.intersection(box) >= 0.6 * box.area for k in known):
             continue
         fill = area / (w * h)
         if fill < 0.25:
@@ -71,8 +73,8 @@ def _read(image_bgr: np.ndarray, boxes: list[Box]) -> list[TextLine]:
     return lines
 
 
-def find_small_words(image_bgr: np.ndarray, density: float | None, known: list[TextLine]) -> list[TextLine]:
-    """Short meaningful words (广告, 跳过, Skip, 5s, ...) that the main pass did not read."""
+def find_small_words(image_bgr: np.ndarray, density: float | None, known: list[Box]) -> list[TextLine]:
+    """Short meaningful words (广告, 跳过, Skip, 5s, ...) outside the text boxes already found."""
     density = density or image_bgr.shape[1] / 360
-    boxes = _candidates(image_bgr, density, [line.box for line in known])
+    boxes = _candidates(image_bgr, density, known)
     return _read(image_bgr, boxes) if boxes else []
