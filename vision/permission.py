@@ -7,7 +7,7 @@ prompt's own text does not count: it is the system's question, not the app's exp
 from __future__ import annotations
 
 from vision import lexicon
-from vision.types import Box, PermissionPrompt, PurposeOverlay, TextLine
+from vision.types import PermissionPrompt, PurposeOverlay, TextLine
 
 
 def _continues(upper: TextLine, line: TextLine) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from selenium.common.exceptions import WebDriverException
 
-from crawler.devices.base import DeviceError, DisplayInfo, DriverDevice, Foreground
+from crawler.devices.base import DisplayInfo, DriverDevice, Foreground
 from crawler.profiles import DeviceProfile
 
 APP_STATE_FOREGROUND = 4
@@ -41,14 +41,10 @@ class AndroidDevice(DriverDevice):
 
     @classmethod
     def connect(cls, profile: DeviceProfile, appium_url: str, *, capabilities: dict | None = None) -> AndroidDevice:
-        from appium import webdriver as appium_webdriver
         from appium.options.android import UiAutomator2Options
 
         options = UiAutomator2Options().load_capabilities(android_capabilities(profile, capabilities))
-        try:
-            return cls(profile, appium_webdriver.Remote(appium_url, options=options))
-        except (WebDriverException, OSError) as exc:
-            raise DeviceError(f"could not start a UiAutomator2 session on {appium_url}: {exc}") from exc
+        return cls._open_appium_session(profile, appium_url, options, "UiAutomator2")
 
     def cold_launch(self, app: str) -> None:
         """Force-stop the package, then start it (its launcher activity, or the given one)."""

@@ -185,6 +185,16 @@ class DriverDevice(Device):
         self.profile = profile
         self.driver = driver
 
+    @classmethod
+    def _open_appium_session(cls, profile: DeviceProfile, appium_url: str, options, automation: str):
+        """A new Appium session (appium-python-client) with ``options``, as this adapter."""
+        from appium import webdriver as appium_webdriver
+
+        try:
+            return cls(profile, appium_webdriver.Remote(appium_url, options=options))
+        except (WebDriverException, OSError) as exc:
+            raise DeviceError(f"could not start a {automation} session on {appium_url}: {exc}") from exc
+
     def _tap_scaled(self, x_px: float, y_px: float, px_per_unit: float) -> None:
         """Tap at screenshot px, given how many px make one of the driver's units (CSS px, points)."""
         try:

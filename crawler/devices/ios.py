@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from selenium.common.exceptions import WebDriverException
 
-from crawler.devices.base import DeviceError, DisplayInfo, DriverDevice, Foreground
+from crawler.devices.base import DisplayInfo, DriverDevice, Foreground
 from crawler.profiles import DeviceProfile
 
 APP_STATE_FOREGROUND = 4
@@ -36,14 +36,10 @@ class IOSDevice(DriverDevice):
 
     @classmethod
     def connect(cls, profile: DeviceProfile, appium_url: str, *, capabilities: dict | None = None) -> IOSDevice:
-        from appium import webdriver as appium_webdriver
         from appium.options.ios import XCUITestOptions
 
         options = XCUITestOptions().load_capabilities(ios_capabilities(profile, capabilities))
-        try:
-            return cls(profile, appium_webdriver.Remote(appium_url, options=options))
-        except (WebDriverException, OSError) as exc:
-            raise DeviceError(f"could not start an XCUITest session on {appium_url}: {exc}") from exc
+        return cls._open_appium_session(profile, appium_url, options, "XCUITest")
 
     def cold_launch(self, app: str) -> None:
         self.bundle_id = app
