@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crawler import imagefiles, serialize
+from crawler import atomic, imagefiles, serialize
 from crawler.profiles import DeviceProfile
 from crawler.reports import annotate, html
 from vision import Display, analyze
@@ -52,12 +51,6 @@ def _sibling_hierarchy(image_path: Path) -> str | None:
         return None
 
 
-def _write_json_atomic(path: Path, data) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(path)
-
-
 def run(paths: list[str], profile: DeviceProfile | None, density: float | None,
         rules: RuleProfile, json_path: Path | None, report_dir: Path | None,
         on_result=None) -> AnalyzeRun:
@@ -85,9 +78,9 @@ def run(paths: list[str], profile: DeviceProfile | None, density: float | None,
         if on_result:
             on_result(entry)
         if json_path is not None:   # rewritten after each image: a crash keeps what was done
-            _write_json_atomic(json_path, result.entries)
+            atomic.write_json(json_path, result.entries)
     if json_path is not None:
-        _write_json_atomic(json_path, result.entries)
+        atomic.write_json(json_path, result.entries)
     if report_dir is not None:
         write_report(report_dir, result)
     return result

@@ -36,6 +36,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from crawler import atomic
 from crawler import junit
 from crawler.appium_server import AppiumServer, EnvironmentProblem, appium_status
 from crawler.appsfile import AppEntry, read_apps
@@ -396,10 +397,8 @@ def write_csv(path: Path, rows: list[dict]) -> Path:
     for row in rows:
         writer.writerow([_cell(row[c]) if c != "duration_s" else
                          ("" if row[c] is None else f"{row[c]:.1f}") for c in CSV_COLUMNS])
-    tmp = path.with_suffix(".csv.tmp")
-    tmp.write_text(buffer.getvalue(), encoding="utf-8-sig")   # BOM: spreadsheets then read the Chinese right
-    tmp.replace(path)
-    return path
+    # BOM: spreadsheets then read the Chinese right.
+    return atomic.write_text(path, buffer.getvalue(), encoding="utf-8-sig")
 
 
 SORT_SCRIPT = """

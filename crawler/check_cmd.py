@@ -6,12 +6,12 @@ it gathered on disk; the Appium server it started is stopped on every path out.
 
 from __future__ import annotations
 
-import json
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crawler import atomic
 from crawler.appium_server import AppiumServer, EnvironmentProblem, require_appium
 from crawler.devices import DeviceError, open_device
 from crawler.probe_verdicts import judge_launches
@@ -102,9 +102,7 @@ class Evidence:
 
 def write_outputs(out_dir: Path, result: CheckResult) -> None:
     data = result_dict(result)
-    tmp = out_dir / "result.json.tmp"
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(out_dir / "result.json")
+    atomic.write_json(out_dir / "result.json", data)
     html.write_page(out_dir / "report.html", "check_report.html", r=data)
 
 

@@ -33,6 +33,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from crawler import atomic
 from crawler.appium_server import (APPIUM_BIN, LOOPBACK, OWNER_ENV, PROJECT_ROOT, EnvironmentProblem,
                                    descendants, free_port, pid_alive, tagged_pids)
 
@@ -202,9 +203,7 @@ def read_state(path: Path) -> dict | None:
 
 def _write_state(path: Path, state: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(state, indent=1), encoding="utf-8")
-    tmp.replace(path)
+    atomic.write_text(path, json.dumps(state, indent=1))
 
 
 def farm_alive(state: dict) -> bool:

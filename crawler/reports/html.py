@@ -7,6 +7,8 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from crawler import atomic
+
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
@@ -20,7 +22,4 @@ def render(template: str, **context) -> str:
 
 def write_page(path: Path, template: str, **context) -> Path:
     """Render a template to ``path`` atomically (a reader never sees half a page)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(render(template, **context), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return atomic.write_text(path, render(template, **context))
