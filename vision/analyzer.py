@@ -127,14 +127,15 @@ def _confirm_countdown(image: np.ndarray, cues: AdCues, display: Display) -> Non
         cues.countdown = None
 
 
-_STATUS_TEXT = re.compile(r"^\d{1,2}:\d{2}$|^\d{1,3}%$")
+#: The clock or the battery level, alone or beside status icons that OCR reads as stray letters.
+_STATUS_TEXT = re.compile(r"^\d{1,2}:\d{2}(\D|$)|(^|\D)\d{1,3}%$")
 
 
 def _status_bar_shown(lines, display: Display) -> bool:
     """Whether the system status bar's clock or battery level is on screen."""
     band_px = (display.status_bar_dp * display.density if display.density and display.status_bar_dp
                else 0.035 * display.height_px)
-    return any(line.box.y2 <= band_px * 1.2 and _STATUS_TEXT.match(line.text.strip()) for line in lines)
+    return any(line.box.y2 <= band_px * 1.2 and _STATUS_TEXT.search(line.text.strip()) for line in lines)
 
 
 def _blank_analysis(size_px, display: Display, rules: RuleProfile) -> ScreenAnalysis:
@@ -166,8 +167,8 @@ def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None =
     with clock.lap("small_words"):
         # Short boxes that were read stay as they are; those the recogniser could not read (a label
         # cut short at detection scale) get the second, closer look with the rest.
-        known = [line.box for line in lines] + [ocr.quad_box(q) for q in long_boxes]
-        lines += smalltext.find_small_words(image_bgr, display.density, known)
+        lines += smalltext.find_small_words(image_bgr, display.density, lines,
+                                            [ocr.quad_box(q) for q in long_boxes])
     with clock.lap("glyphs"):
         glyph_hits = glyphs.find_close_glyphs(image_bgr, display.density)
     with clock.lap("layout"):

@@ -36,10 +36,11 @@ def _text_control(line: TextLine, label: tuple[str, int | None], lines: list[Tex
 
 
 def _inside_words(hit: GlyphHit, lines: list[TextLine]) -> bool:
-    """A ✕-shaped letter inside a word ("Next", "text") is not a glyph control; a ✕ taller than the
-    line it overlaps (one drawn over dimmed text behind a pop-up) is not a letter of it."""
+    """A ✕-shaped letter inside a word ("Next", "text") or part of a character (the top of 留) is not
+    a glyph control; a ✕ taller than the line it overlaps (one drawn over dimmed text behind a pop-up)
+    is not a letter of it."""
     for line in lines:
-        if line.box.contains(*hit.glyph_box.center) and len(lexicon.normalise(line.text)) >= 2 \
+        if line.box.contains(*hit.glyph_box.center) and not lexicon.is_cross_text(line.text) \
                 and hit.glyph_box.h < line.box.h:
             return True
     return False

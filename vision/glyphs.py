@@ -110,6 +110,25 @@ def _without_outer_ring(mask: np.ndarray) -> np.ndarray | None:
     return inner[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
 
 
+#: Neighbours this tall (times the ✕'s height), this close (gap, times its height), on both sides make
+#: a ✕ a letter, or part of a character, in a line of text.
+LETTER_HEIGHT_RANGE = (0.5, 2.5)
+LETTER_GAP = 1.0
+
+
+def _flanked_by_letters(stats: np.ndarray, index: int) -> bool:
+    """Whether component ``index`` has letter-sized components beside it on its left and its right, on
+    the same line: a ✕-like stroke pattern inside a word (x in "text", the top of 筑), not a control."""
+    x, y, w, h = stats[index, :4]
+    xs, ys, ws, hs = stats[1:, 0], stats[1:, 1], stats[1:, 2], stats[1:, 3]
+    overlap = np.minimum(ys + hs, y + h) - np.maximum(ys, y)
+    letters = (hs >= LETTER_HEIGHT_RANGE[0] * h) & (hs <= LETTER_HEIGHT_RANGE[1] * h) & (overlap >= 0.5 * h)
+    letters[index - 1] = False
+    left = letters & (xs + ws <= x + 1) & (x - (xs + ws) <= LETTER_GAP * h)
+    right = letters & (xs >= x + w - 1) & (xs - (x + w) <= LETTER_GAP * h)
+    return bool(left.any() and right.any())
+
+
 def _component_hits(mask: np.ndarray, density: float) -> list[tuple[Box, float]]:
     min_px = max(6, int(MIN_GLYPH_DP * density))
     max_px = int(MAX_GLYPH_DP * density * 1.8)   # room for a ring merged around the ✕
@@ -122,7 +141,9 @@ def _component_hits(mask: np.ndarray, density: float) -> list[tuple[Box, float]]
         patch = (labels[y:y + h, x:x + w] == i).astype(np.uint8)
         score = x_shape_score(patch) if max(w, h) <= MAX_GLYPH_DP * density else 0.0
         if score:
-            hits.append((Box(int(x), int(y), int(w), int(h)), score))
+            # A letter keeps score 0: not a control, but still counted when telling texture.
+            letter = _flanked_by_letters(stats, i)
+            hits.append((Box(int(x), int(y), int(w), int(h)), 0.0 if letter else score))
             continue
         inner = _without_outer_ring(patch)
         if inner is not None and min(inner.shape) >= max(min_px, 0.3 * max(w, h)) \
@@ -179,11 +200,12 @@ def enclosing_shape(image_bgr: np.ndarray, inner: Box, max_growth: float = 3.2,
 
 def _drop_textures(hits: list[tuple[Box, float]]) -> list[tuple[Box, float]]:
     """A screen offers one or two ✕ controls; many ✕-like shapes of one size are a pattern (cross-
-    hatching, stripes, a grid of icons), not controls."""
+    hatching, stripes, a grid of icons, the x letters of a page of text), not controls. Letters
+    (score 0) count towards a pattern and are dropped with it."""
     kept = []
     for box, score in hits:
         alike = sum(1 for other, _ in hits if 0.8 <= other.w / max(box.w, 1) <= 1.25)
-        if alike < TEXTURE_MIN_REPEATS:
+        if score > 0 and alike < TEXTURE_MIN_REPEATS:
             kept.append((box, score))
     return kept
 

@@ -1,8 +1,8 @@
 """Text reading with RapidOCR (PP-OCRv4 det + rec, ONNX Runtime, models shipped in the wheel).
 
 The stock ``RapidOCR()(image)`` pass detects on the full frame (a 1080 x 2400 screenshot is detected at
-about 900 x 2000) and runs the angle classifier. Screens need neither: UI text is upright, and text a
-person can read is still detectable at 1.6 px per dp (labels smaller than that are
+about 900 x 2000) and runs the angle classifier. Screens need neither: UI text is upright, and body text, titles and buttons are
+still detected at 1.2 px per dp (small labels, and words the detector cuts short at that scale, are
 vision.smalltext's job). So this module detects on a downscaled
 copy, maps the boxes back, and recognises crops taken from the full-resolution frame, which keeps small
 labels legible. Each thread loads its engine once and reuses it, so parallel checks in one process
@@ -20,9 +20,9 @@ import numpy as np
 from vision.types import Box, TextLine
 
 #: Detection resolution: pixels per dp on the downscaled copy the detector sees.
-DETECT_PX_PER_DP = 1.75
+DETECT_PX_PER_DP = 1.2
 #: Without a known density, detect at this width.
-DETECT_WIDTH_PX = 576
+DETECT_WIDTH_PX = 432
 #: Lines the recogniser reads below this confidence are dropped as noise.
 MIN_TEXT_CONFIDENCE = 0.5
 

@@ -16,11 +16,15 @@ from vision import lexicon, ocr
 from vision.types import Box, TextLine
 
 #: Word blobs this high (dp) are looked at; bigger text is the main detector's job.
-MIN_HEIGHT_DP, MAX_HEIGHT_DP = 5.0, 22.0
-#: Gradient (grey levels) that counts as an edge of a glyph; faint labels sit around 10-20.
-MIN_EDGE_LEVELS = 9
+MIN_HEIGHT_DP, MAX_HEIGHT_DP = 5.0, 32.0
+#: How far (grey levels) a stroke must stand out from around it; faint labels sit around 10-20.
+MIN_EDGE_LEVELS = 7
+#: Strokes up to this wide (dp) are a small word's; anything broader is background.
+MAX_STROKE_DP = 3.0
 MAX_CANDIDATES = 24
 REC_HEIGHT_PX = 48
+#: A lone character is read again with this many character widths (its height) added on each side.
+WIDEN_CHARS = 1.1
 
 
 def _meaningful(text: str) -> bool:
@@ -28,11 +32,37 @@ def _meaningful(text: str) -> bool:
                 or lexicon.countdown_seconds(text) is not None)
 
 
-def _candidates(image_bgr: np.ndarray, density: float, known: list[Box]) -> list[Box]:
+#: A word is already read when a known text box spans it but for this much (share of its height) on
+#: either side: less than a character, so what is missing is margin, not a glyph.
+MAX_UNREAD_SIDE = 0.45
+
+
+def _already_read(blob: Box, known: Box) -> bool:
+    """Whether a text box read before holds this blob whole. A box covering only part of it (a label
+    cut short at detection scale, read as "告" for "广告") leaves it to be read whole here."""
+    if known.intersection(blob) < 0.5 * blob.area:
+        return False
+    slack_px = MAX_UNREAD_SIDE * blob.h
+    return known.x - blob.x <= slack_px and blob.x2 - known.x2 <= slack_px
+
+
+def _stroke_mask(image_bgr: np.ndarray, density: float) -> np.ndarray:
+    """Pixels of thin strokes, lighter or darker than what is around them.
+
+    Top-hat and black-hat keep only what is narrower than the kernel, so a word's strokes stand out
+    while the edges of broad stripes, gradients and photo regions (which would join a label to its
+    background into one blob) do not.
+    """
     gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
-    gray = cv2.medianBlur(gray, 3)
-    gradient = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
-    edges = (gradient >= MIN_EDGE_LEVELS).astype(np.uint8)
+    size = max(3, round(MAX_STROKE_DP * density)) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    lighter = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, kernel)
+    darker = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel)
+    return (cv2.max(lighter, darker) >= MIN_EDGE_LEVELS).astype(np.uint8)
+
+
+def _candidates(image_bgr: np.ndarray, density: float, known: list[Box]) -> list[Box]:
+    edges = _stroke_mask(image_bgr, density)
     # Join the strokes of a word (and its outline box) into one blob.
     join = max(3, round(3 * density))
     blobs = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, np.ones((max(3, join // 2), join), np.uint8))
@@ -43,16 +73,42 @@ def _candidates(image_bgr: np.ndarray, density: float, known: list[Box]) -> list
         if not (MIN_HEIGHT_DP <= h_dp <= MAX_HEIGHT_DP and 1.2 <= w / h <= 6.5):
             continue
         box = Box(int(x), int(y), int(w), int(h))
-        # Skip words already read; a box covering only part of the blob (a label cut short at
-        # detection scale, read as "告") leaves it to be read whole here.
-        if any(k.intersection(box) >= 0.6 * box.area for k in known):
+        if any(_already_read(box, k) for k in known):
             continue
         fill = area / (w * h)
         if fill < 0.25:
             continue
-        found.append((box, fill))
+        found.append((_inside_outline(edges, box, density), fill))
     found.sort(key=lambda item: -item[0].area)
     return [box for box, _ in found[:MAX_CANDIDATES]]
+
+
+#: A blob whose four sides are stroke pixels along this share of their length is a word in a box.
+MIN_OUTLINE_SIDE_SHARE = 0.7
+
+
+def _inside_outline(strokes: np.ndarray, box: Box, density: float) -> Box:
+    """The word inside a hairline box, when the blob is the box: read with its outline, "广告" in a
+    frame reads as one boxed character. The outline is looked for near each side rather than on it,
+    since background texture touching the frame can widen the blob."""
+    patch = strokes[box.y:box.y2, box.x:box.x2].astype(np.float32)
+    row_share, col_share = patch.mean(axis=1), patch.mean(axis=0)
+    h, w = patch.shape
+    edge_rows, edge_cols = max(1, h // 4), max(1, round(0.15 * w))
+    top = int(np.argmax(row_share[:edge_rows]))
+    bottom = h - edge_rows + int(np.argmax(row_share[-edge_rows:]))
+    left = int(np.argmax(col_share[:edge_cols]))
+    right = w - edge_cols + int(np.argmax(col_share[-edge_cols:]))
+    side_share = min(row_share[top], row_share[bottom], col_share[left] * h / max(bottom - top, 1),
+                     col_share[right] * h / max(bottom - top, 1))
+    inset = max(2, round(1.2 * density))   # the hairline and the antialiasing beside it
+    inside = patch[top + inset:bottom + 1 - inset, left + inset:right + 1 - inset]
+    # A frame is dense on its sides and sparse within; a bold word is dense throughout.
+    if side_share < MIN_OUTLINE_SIDE_SHARE or inside.size == 0 or inside.mean() > 0.5 * side_share:
+        return box
+    inner = Box.from_points(box.x + left + inset, box.y + top + inset,
+                            box.x + right + 1 - inset, box.y + bottom + 1 - inset)
+    return inner if inner.w >= 2 * inset and inner.h >= 2 * inset else box
 
 
 def _read(image_bgr: np.ndarray, boxes: list[Box]) -> list[TextLine]:
@@ -73,8 +129,27 @@ def _read(image_bgr: np.ndarray, boxes: list[Box]) -> list[TextLine]:
     return lines
 
 
-def find_small_words(image_bgr: np.ndarray, density: float | None, known: list[Box]) -> list[TextLine]:
-    """Short meaningful words (广告, 跳过, Skip, 5s, ...) outside the text boxes already found."""
+def _widened(lines: list[TextLine], width_px: int, height_px: int) -> list[Box]:
+    """Single characters read from the detector's boxes, widened by a character on each side: at
+    detection scale an open glyph (广) can fall out of its word, leaving "告" to be read alone."""
+    boxes = []
+    for line in lines:
+        text = line.text.strip()
+        if len(text) == 1 and not text.isdigit():
+            margin = round(WIDEN_CHARS * line.box.h)
+            boxes.append(Box(line.box.x - margin, line.box.y, line.box.w + 2 * margin, line.box.h)
+                         .clip(width_px, height_px))
+    return boxes
+
+
+def find_small_words(image_bgr: np.ndarray, density: float | None, read: list[TextLine],
+                     pending: list[Box]) -> list[TextLine]:
+    """Short meaningful words (广告, 跳过, Skip, 5s, ...) the detector missed or cut short.
+
+    ``read`` are the lines read so far; ``pending`` are text boxes found but not read yet.
+    """
     density = density or image_bgr.shape[1] / 360
-    boxes = _candidates(image_bgr, density, known)
+    height, width = image_bgr.shape[:2]
+    boxes = _candidates(image_bgr, density, [line.box for line in read] + pending)
+    boxes += _widened(read, width, height)
     return _read(image_bgr, boxes) if boxes else []
