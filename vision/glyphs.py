@@ -17,7 +17,7 @@ import numpy as np
 from vision.types import Box
 
 #: Shapes are searched at this resolution at most (px per dp).
-SEARCH_PX_PER_DP = 3.0
+SEARCH_PX_PER_DP = 2.0
 #: Plausible ✕ extents, in dp: below this even a careless designer draws nothing; above, it is art.
 MIN_GLYPH_DP = 4.0
 MAX_GLYPH_DP = 40.0
@@ -62,6 +62,10 @@ def _masks(image_bgr: np.ndarray, density: float) -> list[np.ndarray]:
     return _binarise(gray, density) + _binarise(saturation, density)
 
 
+#: Where along each diagonal (share of its length) the patch is probed for the ✕'s strokes.
+_DIAGONAL_STEPS = np.linspace(0.08, 0.92, 24)
+
+
 def x_shape_score(mask: np.ndarray) -> float:
     """How much a binary patch (cropped to its foreground) looks like a ✕, from 0 to 1.
 
@@ -85,10 +89,12 @@ def x_shape_score(mask: np.ndarray) -> float:
     d1 = np.abs(h * px - w * py) / length
     d2 = np.abs(h * px + w * py - w * h) / length
     on_share = float(np.mean(np.minimum(d1, d2) <= tol))
+    if on_share < MIN_ON_DIAGONAL_SHARE:
+        return 0.0
     grown = cv2.dilate(mask, np.ones((3, 3), np.uint8), iterations=max(1, int(tol // 2)))
-    ts = np.linspace(0.08, 0.92, 24)
-    on1 = np.array([grown[min(int(t * h), h - 1), min(int(t * w), w - 1)] > 0 for t in ts])
-    on2 = np.array([grown[min(int(t * h), h - 1), min(int((1 - t) * w), w - 1)] > 0 for t in ts])
+    rows = np.minimum((_DIAGONAL_STEPS * h).astype(int), h - 1)
+    on1 = grown[rows, np.minimum((_DIAGONAL_STEPS * w).astype(int), w - 1)] > 0
+    on2 = grown[rows, np.minimum(((1 - _DIAGONAL_STEPS) * w).astype(int), w - 1)] > 0
     cover1, cover2 = float(on1.mean()), float(on2.mean())
     # All four arms must reach their corners: a triangle (▷) or a letter covers most of both
     # diagonals but leaves a corner empty.
@@ -101,8 +107,7 @@ def x_shape_score(mask: np.ndarray) -> float:
 def _without_outer_ring(mask: np.ndarray) -> np.ndarray | None:
     """The patch with an enclosing ring cut away, cropped to what is left; None if nothing is left."""
     h, w = mask.shape
-    yy, xx = np.mgrid[0:h, 0:w]
-    radius = (np.hypot(xx - w / 2, yy - h / 2)) / (min(w, h) / 2)
+    radius = np.hypot(np.arange(w)[None, :] - w / 2, np.arange(h)[:, None] - h / 2) / (min(w, h) / 2)
     inner = np.where(radius < 0.62, mask, 0).astype(np.uint8)
     ys, xs = np.nonzero(inner)
     if len(xs) < 8:
@@ -137,6 +142,11 @@ def _component_hits(mask: np.ndarray, density: float) -> list[tuple[Box, float]]
     for i in range(1, count):
         x, y, w, h, area = stats[i]
         if not (min_px <= min(w, h) and max(w, h) <= max_px and 0.6 <= w / h <= 1.65):
+            continue
+        # Both strokes of a ✕ cross at its centre: most components fail this before any real test.
+        centre = max(1, round(0.12 * min(w, h)))
+        cy, cx = y + h // 2, x + w // 2
+        if not (labels[cy - centre:cy + centre + 1, cx - centre:cx + centre + 1] == i).any():
             continue
         patch = (labels[y:y + h, x:x + w] == i).astype(np.uint8)
         score = x_shape_score(patch) if max(w, h) <= MAX_GLYPH_DP * density else 0.0
