@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -128,7 +130,7 @@ def _confirm_countdown(image: np.ndarray, cues: AdCues, display: Display) -> Non
 
 
 #: The clock or the battery level, alone or beside status icons that OCR reads as stray letters.
-_STATUS_TEXT = re.compile(r"^\d{1,2}:\d{2}(\D|$)|(^|\D)\d{1,3}%$")
+_STATUS_TEXT = re.compile(r"^\d{1,2}:\d{2}|(^|\D)\d{1,3}%$")
 
 
 def _status_bar_shown(lines, display: Display) -> bool:
@@ -148,6 +150,20 @@ def _blank_analysis(size_px, display: Display, rules: RuleProfile) -> ScreenAnal
         notes=[reason])
 
 
+_SHAPES_POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="shapes")
+
+
+def _find_shapes(image_bgr: np.ndarray, display: Display, clock: _Stopwatch):
+    """✕ glyphs, the modal card and small-word blobs: the parts of the analysis that need no OCR."""
+    with clock.lap("glyphs"):
+        glyph_hits = glyphs.find_close_glyphs(image_bgr, display.density)
+    with clock.lap("layout"):
+        card = layout.find_modal_card(image_bgr)
+    with clock.lap("word_blobs"):
+        blobs = smalltext.word_blobs(image_bgr, display.density)
+    return glyph_hits, card, blobs
+
+
 def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None = None,
             rules: RuleProfile | None = None) -> ScreenAnalysis:
     """Analyse one screenshot (BGR, as OpenCV loads it).
@@ -160,19 +176,19 @@ def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None =
     if float(image_bgr.mean()) <= BLANK_MAX_MEAN and float(image_bgr.std()) <= BLANK_MAX_STD:
         return _blank_analysis((width, height), display, rules)
     clock = _Stopwatch()
+    # Shapes need no text: they are found on another thread while the text models run (ONNX Runtime
+    # and OpenCV release the GIL), which uses the cores the detector leaves idle.
+    shapes = _SHAPES_POOL.submit(_find_shapes, image_bgr, display, clock)
     with clock.lap("ocr"):
         quads = ocr.detect_text_boxes(image_bgr, display.density)
         short_boxes, long_boxes = ocr.split_by_length(quads)
         lines = ocr.recognise(image_bgr, short_boxes)
+    glyph_hits, card, blobs = shapes.result()
     with clock.lap("small_words"):
         # Short boxes that were read stay as they are; those the recogniser could not read (a label
         # cut short at detection scale) get the second, closer look with the rest.
         lines += smalltext.find_small_words(image_bgr, display.density, lines,
-                                            [ocr.quad_box(q) for q in long_boxes])
-    with clock.lap("glyphs"):
-        glyph_hits = glyphs.find_close_glyphs(image_bgr, display.density)
-    with clock.lap("layout"):
-        card = layout.find_modal_card(image_bgr)
+                                            [ocr.quad_box(q) for q in long_boxes], blobs)
     if long_boxes and (glyph_hits or card or _has_cues(lines)):
         # Sentences matter on ads, pop-ups and prompts (jump buttons, the permission question, the
         # purpose banner); on an ordinary screen they are content, and reading them is most of the cost.

@@ -93,12 +93,38 @@ def quad_box(quad: np.ndarray) -> Box:
     return Box.from_points(x1, y1, x2, y2)
 
 
+#: The recogniser's input: lines are scaled to this height and padded to a common width per batch.
+REC_HEIGHT_PX = 48
+#: Short lines are padded to this width (RapidOCR pads everything to 320, which is most of the cost
+#: of reading a short label); a lone character still gets the full 320, without which the model
+#: misreads bare digits.
+REC_MIN_WIDTH_PX, REC_CHAR_WIDTH_PX = 192, 320
+REC_BATCH = 6
+
+
+def read_crops(crops: list[np.ndarray]) -> list[tuple[str, float]]:
+    """(text, confidence) for each upright line image, batched by aspect ratio."""
+    rec = engine().text_rec
+    aspects = [c.shape[1] / max(c.shape[0], 1) for c in crops]
+    order = sorted(range(len(crops)), key=aspects.__getitem__)
+    results: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+    for start in range(0, len(order), REC_BATCH):
+        batch = order[start:start + REC_BATCH]
+        floor_px = REC_CHAR_WIDTH_PX if aspects[batch[0]] < 1.2 else REC_MIN_WIDTH_PX
+        width_ratio = max(floor_px / REC_HEIGHT_PX, aspects[batch[-1]])
+        inputs = np.stack([rec.resize_norm_img(crops[i], width_ratio) for i in batch]).astype(np.float32)
+        scores = rec.session(inputs)[0]
+        decoded = rec.postprocess_op.decode(scores.argmax(axis=2), scores.max(axis=2), is_remove_duplicate=True)
+        for i, (text, confidence) in zip(batch, decoded):
+            results[i] = (text, float(confidence))
+    return results
+
+
 def recognise(image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[TextLine]:
     """Read each quadrilateral from the full-resolution image."""
     if not quads:
         return []
-    crops = [_crop_quad(image_bgr, q) for q in quads]
-    results, _ = engine().text_rec(crops)
+    results = read_crops([_crop_quad(image_bgr, q) for q in quads])
     lines = []
     for quad, (text, score) in zip(quads, results):
         text = text.strip()

@@ -9,6 +9,8 @@ so texture that happens to look like a word costs a little time and nothing else
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -22,7 +24,8 @@ MIN_EDGE_LEVELS = 7
 #: Strokes up to this wide (dp) are a small word's; anything broader is background.
 MAX_STROKE_DP = 3.0
 MAX_CANDIDATES = 24
-REC_HEIGHT_PX = 48
+#: Share of a word blob's box its strokes must fill; a frame or a line drawing alone fills less.
+MIN_BLOB_FILL = 0.25
 #: A lone character is read again with this many character widths (its height) added on each side.
 WIDEN_CHARS = 1.1
 
@@ -61,26 +64,32 @@ def _stroke_mask(image_bgr: np.ndarray, density: float) -> np.ndarray:
     return (cv2.max(lighter, darker) >= MIN_EDGE_LEVELS).astype(np.uint8)
 
 
-def _candidates(image_bgr: np.ndarray, density: float, known: list[Box]) -> list[Box]:
-    edges = _stroke_mask(image_bgr, density)
+@dataclass(frozen=True)
+class WordBlob:
+    """A word-shaped cluster of strokes: its box, and the part to read (inside its frame, if any)."""
+
+    box: Box
+    read_box: Box
+
+
+def word_blobs(image_bgr: np.ndarray, density: float | None) -> list[WordBlob]:
+    """Word-shaped stroke clusters of small-text size, largest first. Needs no OCR, so it can run
+    while the text detector does."""
+    density = density or image_bgr.shape[1] / 360
+    strokes = _stroke_mask(image_bgr, density)
     # Join the strokes of a word (and its outline box) into one blob.
     join = max(3, round(3 * density))
-    blobs = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, np.ones((max(3, join // 2), join), np.uint8))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
+    joined = cv2.morphologyEx(strokes, cv2.MORPH_CLOSE, np.ones((max(3, join // 2), join), np.uint8))
+    _, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     found = []
     for x, y, w, h, area in stats[1:]:
-        h_dp = h / density
-        if not (MIN_HEIGHT_DP <= h_dp <= MAX_HEIGHT_DP and 1.2 <= w / h <= 6.5):
+        if not (MIN_HEIGHT_DP <= h / density <= MAX_HEIGHT_DP and 1.2 <= w / h <= 6.5) \
+                or area / (w * h) < MIN_BLOB_FILL:
             continue
         box = Box(int(x), int(y), int(w), int(h))
-        if any(_already_read(box, k) for k in known):
-            continue
-        fill = area / (w * h)
-        if fill < 0.25:
-            continue
-        found.append((_inside_outline(edges, box, density), fill))
-    found.sort(key=lambda item: -item[0].area)
-    return [box for box, _ in found[:MAX_CANDIDATES]]
+        found.append(WordBlob(box, _inside_outline(strokes, box, density)))
+    found.sort(key=lambda blob: -blob.read_box.area)
+    return found
 
 
 #: A blob whose four sides are stroke pixels along this share of their length is a word in a box.
@@ -118,9 +127,9 @@ def _read(image_bgr: np.ndarray, boxes: list[Box]) -> list[TextLine]:
         pad = max(2, box.h // 5)
         region = box.expand(pad).clip(width, height)
         crop = image_bgr[region.y:region.y2, region.x:region.x2]
-        scale = REC_HEIGHT_PX / max(crop.shape[0], 1)
+        scale = ocr.REC_HEIGHT_PX / max(crop.shape[0], 1)
         crops.append(cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC))
-    results, _ = ocr.engine().text_rec(crops)
+    results = ocr.read_crops(crops)
     lines = []
     for box, (text, score) in zip(boxes, results):
         text = text.strip()
@@ -143,13 +152,16 @@ def _widened(lines: list[TextLine], width_px: int, height_px: int) -> list[Box]:
 
 
 def find_small_words(image_bgr: np.ndarray, density: float | None, read: list[TextLine],
-                     pending: list[Box]) -> list[TextLine]:
+                     pending: list[Box], blobs: list[WordBlob] | None = None) -> list[TextLine]:
     """Short meaningful words (广告, 跳过, Skip, 5s, ...) the detector missed or cut short.
 
-    ``read`` are the lines read so far; ``pending`` are text boxes found but not read yet.
+    ``read`` are the lines read so far; ``pending`` are text boxes found but not read yet; ``blobs``
+    are :func:`word_blobs` of the image when already computed.
     """
-    density = density or image_bgr.shape[1] / 360
+    if blobs is None:
+        blobs = word_blobs(image_bgr, density)
+    known = [line.box for line in read] + pending
+    boxes = [b.read_box for b in blobs if not any(_already_read(b.box, k) for k in known)]
     height, width = image_bgr.shape[:2]
-    boxes = _candidates(image_bgr, density, [line.box for line in read] + pending)
-    boxes += _widened(read, width, height)
+    boxes = boxes[:MAX_CANDIDATES] + _widened(read, width, height)
     return _read(image_bgr, boxes) if boxes else []
