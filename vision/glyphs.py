@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vision import resample
 from vision.types import Box
 
 #: Shapes are searched at this resolution at most (px per dp).
@@ -27,8 +28,10 @@ OFFSET_LEVELS = 10
 #: How well a component must follow both diagonals.
 MIN_DIAGONAL_COVERAGE = 0.88
 MIN_ON_DIAGONAL_SHARE = 0.85
-#: A ✕ found only by its colour (not its brightness) must be at least this big (dp).
+#: A ✕ found only by its colour (not its brightness) must be at least this big (dp); being big, it is
+#: looked for at a lower resolution.
 SATURATION_MIN_DP = 7.0
+SATURATION_SEARCH_PX_PER_DP = 1.5
 #: This many ✕-like shapes of one size make a texture, not controls.
 TEXTURE_MIN_REPEATS = 5
 #: Pixels within this many levels per channel of the seed belong to the same shape fill (fixed
@@ -55,11 +58,14 @@ def _binarise(channel: np.ndarray, density: float) -> list[np.ndarray]:
     return [above, below]
 
 
-def _masks(image_bgr: np.ndarray, density: float) -> list[np.ndarray]:
-    """Brightness finds most ✕; saturation finds a grey ✕ on a colourful ad of the same brightness."""
-    gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
-    saturation = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2HSV)[:, :, 1]
-    return _binarise(gray, density) + _binarise(saturation, density)
+def _brightness_masks(image_bgr: np.ndarray, density: float) -> list[np.ndarray]:
+    """Brightness finds most ✕: light on a dark circle, dark on a light card."""
+    return _binarise(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY), density)
+
+
+def _saturation_masks(image_bgr: np.ndarray, density: float) -> list[np.ndarray]:
+    """Saturation finds a grey ✕ on a colourful ad of the same brightness."""
+    return _binarise(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2HSV)[:, :, 1], density)
 
 
 #: Where along each diagonal (share of its length) the patch is probed for the ✕'s strokes.
@@ -227,16 +233,16 @@ def find_close_glyphs(image_bgr: np.ndarray, density: float | None) -> list[Glyp
     there); the control around each is measured on the full-resolution frame.
     """
     density = density or image_bgr.shape[1] / 360.0
-    scale = min(1.0, SEARCH_PX_PER_DP / density)
-    small = image_bgr if scale >= 1.0 else cv2.resize(
-        image_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    search_density = density * scale
     hits: list[tuple[Box, float]] = []
-    for index, mask in enumerate(_masks(small, search_density)):
-        found = _component_hits(mask, search_density)
-        if index >= 2:   # saturation is noisier: only clear, control-sized shapes from it
-            found = [(b, sc) for b, sc in found if sc >= 0.95 and min(b.w, b.h) >= SATURATION_MIN_DP * search_density]
-        hits.extend((b.scaled(1 / scale) if scale < 1.0 else b, sc) for b, sc in found)
+    for masks, px_per_dp in ((_brightness_masks, SEARCH_PX_PER_DP),
+                             (_saturation_masks, SATURATION_SEARCH_PX_PER_DP)):
+        small, scale = resample.at_most(image_bgr, density, px_per_dp)
+        for mask in masks(small, density * scale):
+            found = _component_hits(mask, density * scale)
+            if masks is _saturation_masks:   # noisier: only clear, control-sized shapes from it
+                found = [(b, sc) for b, sc in found
+                         if sc >= 0.95 and min(b.w, b.h) >= SATURATION_MIN_DP * density * scale]
+            hits.extend((b.scaled(1 / scale) if scale < 1.0 else b, sc) for b, sc in found)
     hits = _drop_textures(hits)
     hits.sort(key=lambda hit: -hit[1])
     kept: list[GlyphHit] = []

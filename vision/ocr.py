@@ -38,7 +38,29 @@ def engine():
         # limit_type "max" keeps our own pre-scaled size; the default ("min", 736) would upscale it.
         # (The recogniser's 320 px minimum line width stays: narrower, it misreads short labels.)
         found = _per_thread.engine = RapidOCR(use_cls=False, print_verbose=False, det_limit_type="max")
+        _sleep_when_idle(found.text_det.infer, "Det")
+        _sleep_when_idle(found.text_rec.session, "Rec")
     return found
+
+
+def _sleep_when_idle(infer, section: str) -> None:
+    """Reopen one of RapidOCR's ONNX Runtime sessions with threads that sleep between runs.
+
+    By default ORT's worker threads spin for a while after every run, burning a core that the shape
+    finders on the other thread, or the other checks of a batch on a 2-core machine, need.
+    """
+    import onnxruntime as ort
+    from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH
+    from rapidocr_onnxruntime.utils import read_yaml, update_model_path
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
+    options.enable_cpu_mem_arena = False
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    model_path = update_model_path(read_yaml(DEFAULT_CFG_PATH))[section]["model_path"]
+    infer.session = ort.InferenceSession(str(model_path), sess_options=options,
+                                         providers=["CPUExecutionProvider"])
 
 
 def warm_up() -> None:

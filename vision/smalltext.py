@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vision import lexicon, ocr
+from vision import lexicon, ocr, resample
 from vision.types import Box, TextLine
 
 #: Word blobs this high (dp) are looked at; bigger text is the main detector's job.
@@ -24,6 +24,8 @@ MIN_EDGE_LEVELS = 7
 #: Strokes up to this wide (dp) are a small word's; anything broader is background.
 MAX_STROKE_DP = 3.0
 MAX_CANDIDATES = 24
+#: Strokes are looked for on a copy at most this many px per dp (a 1 dp stroke is still 2 px wide).
+SEARCH_PX_PER_DP = 2.0
 #: Share of a word blob's box its strokes must fill; a frame or a line drawing alone fills less.
 MIN_BLOB_FILL = 0.25
 #: A lone character is read again with this many character widths (its height) added on each side.
@@ -76,7 +78,9 @@ def word_blobs(image_bgr: np.ndarray, density: float | None) -> list[WordBlob]:
     """Word-shaped stroke clusters of small-text size, largest first. Needs no OCR, so it can run
     while the text detector does."""
     density = density or image_bgr.shape[1] / 360
-    strokes = _stroke_mask(image_bgr, density)
+    small, scale = resample.at_most(image_bgr, density, SEARCH_PX_PER_DP)
+    density *= scale
+    strokes = _stroke_mask(small, density)
     # Join the strokes of a word (and its outline box) into one blob.
     join = max(3, round(3 * density))
     joined = cv2.morphologyEx(strokes, cv2.MORPH_CLOSE, np.ones((max(3, join // 2), join), np.uint8))
@@ -87,7 +91,7 @@ def word_blobs(image_bgr: np.ndarray, density: float | None) -> list[WordBlob]:
                 or area / (w * h) < MIN_BLOB_FILL:
             continue
         box = Box(int(x), int(y), int(w), int(h))
-        found.append(WordBlob(box, _inside_outline(strokes, box, density)))
+        found.append(WordBlob(box.scaled(1 / scale), _inside_outline(strokes, box, density).scaled(1 / scale)))
     found.sort(key=lambda blob: -blob.read_box.area)
     return found
 
