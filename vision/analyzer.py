@@ -103,6 +103,11 @@ def _merge_hierarchy(cues: AdCues, page_source: str, display: Display) -> list[s
     return []
 
 
+def _letter_of_sentence(hit: glyphs.GlyphHit, sentences: list[Box]) -> bool:
+    """A ✕ shape smaller than the sentence it sits in is one of its letters (read or not)."""
+    return any(box.contains(*hit.glyph_box.center) and hit.glyph_box.h < box.h for box in sentences)
+
+
 def _has_cues(lines) -> bool:
     """Whether any short text speaks of an ad, a close control or a permission prompt."""
     return any(lexicon.close_label(l.text) or lexicon.ad_label(l.text) or lexicon.permission_button(l.text)
@@ -184,11 +189,12 @@ def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None =
         short_boxes, long_boxes = ocr.split_by_length(quads)
         lines = ocr.recognise(image_bgr, short_boxes)
     glyph_hits, card, blobs = shapes.result()
+    sentences = [ocr.quad_box(q) for q in long_boxes]
+    glyph_hits = [hit for hit in glyph_hits if not _letter_of_sentence(hit, sentences)]
     with clock.lap("small_words"):
         # Short boxes that were read stay as they are; those the recogniser could not read (a label
         # cut short at detection scale) get the second, closer look with the rest.
-        lines += smalltext.find_small_words(image_bgr, display.density, lines,
-                                            [ocr.quad_box(q) for q in long_boxes], blobs)
+        lines += smalltext.find_small_words(image_bgr, display.density, lines, sentences, blobs)
     if long_boxes and (glyph_hits or card or _has_cues(lines)):
         # Sentences matter on ads, pop-ups and prompts (jump buttons, the permission question, the
         # purpose banner); on an ordinary screen they are content, and reading them is most of the cost.

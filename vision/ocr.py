@@ -122,6 +122,21 @@ REC_HEIGHT_PX = 48
 #: misreads bare digits.
 REC_MIN_WIDTH_PX, REC_CHAR_WIDTH_PX = 192, 320
 REC_BATCH = 6
+#: At most this much padded line width (px) per batch: the recogniser's working memory grows with it,
+#: and six sentences at once took ~100 MB more at the peak than six labels.
+REC_BATCH_WIDTH_PX = 6 * 320
+
+
+def _batches(order: list[int], aspects: list[float]) -> list[list[int]]:
+    """Indices (sorted by aspect) cut into batches of at most REC_BATCH lines and REC_BATCH_WIDTH_PX."""
+    batches: list[list[int]] = []
+    for index in order:
+        width_px = max(REC_MIN_WIDTH_PX, aspects[index] * REC_HEIGHT_PX)
+        if batches and len(batches[-1]) < REC_BATCH and width_px * (len(batches[-1]) + 1) <= REC_BATCH_WIDTH_PX:
+            batches[-1].append(index)
+        else:
+            batches.append([index])
+    return batches
 
 
 def read_crops(crops: list[np.ndarray]) -> list[tuple[str, float]]:
@@ -130,8 +145,7 @@ def read_crops(crops: list[np.ndarray]) -> list[tuple[str, float]]:
     aspects = [c.shape[1] / max(c.shape[0], 1) for c in crops]
     order = sorted(range(len(crops)), key=aspects.__getitem__)
     results: list[tuple[str, float]] = [("", 0.0)] * len(crops)
-    for start in range(0, len(order), REC_BATCH):
-        batch = order[start:start + REC_BATCH]
+    for batch in _batches(order, aspects):
         floor_px = REC_CHAR_WIDTH_PX if aspects[batch[0]] < 1.2 else REC_MIN_WIDTH_PX
         width_ratio = max(floor_px / REC_HEIGHT_PX, aspects[batch[-1]])
         inputs = np.stack([rec.resize_norm_img(crops[i], width_ratio) for i in batch]).astype(np.float32)
