@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from vision import glyphs, hierarchy, layout, lexicon, measure, ocr, smalltext
+from vision import glyphs, hierarchy, layout, lexicon, measure, ocr, resample, smalltext
 from vision.controls import AdCues, find_ad_cues
 from vision.permission import find_permission_prompt
 from vision.rules import RuleProfile, load_rule_profile
@@ -160,12 +160,13 @@ _SHAPES_POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), threa
 
 def _find_shapes(image_bgr: np.ndarray, display: Display, clock: _Stopwatch):
     """✕ glyphs, the modal card and small-word blobs: the parts of the analysis that need no OCR."""
+    copies = resample.Copies(image_bgr, display.density)
     with clock.lap("glyphs"):
-        glyph_hits = glyphs.find_close_glyphs(image_bgr, display.density)
+        glyph_hits = glyphs.find_close_glyphs(image_bgr, display.density, copies)
     with clock.lap("layout"):
         card = layout.find_modal_card(image_bgr)
     with clock.lap("word_blobs"):
-        blobs = smalltext.word_blobs(image_bgr, display.density)
+        blobs = smalltext.word_blobs(image_bgr, display.density, copies)
     return glyph_hits, card, blobs
 
 

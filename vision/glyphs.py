@@ -226,17 +226,19 @@ def _drop_textures(hits: list[tuple[Box, float]]) -> list[tuple[Box, float]]:
     return kept
 
 
-def find_close_glyphs(image_bgr: np.ndarray, density: float | None) -> list[GlyphHit]:
+def find_close_glyphs(image_bgr: np.ndarray, density: float | None,
+                      copies: resample.Copies | None = None) -> list[GlyphHit]:
     """Every ✕-shaped glyph on the screen, with the control that contains it; best first.
 
     Shapes are looked for on a copy at most ``SEARCH_PX_PER_DP`` px per dp (a 4 dp ✕ is still 8 px
     there); the control around each is measured on the full-resolution frame.
     """
-    density = density or image_bgr.shape[1] / 360.0
+    copies = copies or resample.Copies(image_bgr, density)
+    density = copies.density
     hits: list[tuple[Box, float]] = []
     for masks, px_per_dp in ((_brightness_masks, SEARCH_PX_PER_DP),
                              (_saturation_masks, SATURATION_SEARCH_PX_PER_DP)):
-        small, scale = resample.at_most(image_bgr, density, px_per_dp)
+        small, scale = copies.at_most(px_per_dp)
         for mask in masks(small, density * scale):
             found = _component_hits(mask, density * scale)
             if masks is _saturation_masks:   # noisier: only clear, control-sized shapes from it

@@ -74,12 +74,13 @@ class WordBlob:
     read_box: Box
 
 
-def word_blobs(image_bgr: np.ndarray, density: float | None) -> list[WordBlob]:
+def word_blobs(image_bgr: np.ndarray, density: float | None,
+               copies: resample.Copies | None = None) -> list[WordBlob]:
     """Word-shaped stroke clusters of small-text size, largest first. Needs no OCR, so it can run
     while the text detector does."""
-    density = density or image_bgr.shape[1] / 360
-    small, scale = resample.at_most(image_bgr, density, SEARCH_PX_PER_DP)
-    density *= scale
+    copies = copies or resample.Copies(image_bgr, density)
+    small, scale = copies.at_most(SEARCH_PX_PER_DP)
+    density = copies.density * scale
     strokes = _stroke_mask(small, density)
     # Join the strokes of a word (and its outline box) into one blob.
     join = max(3, round(3 * density))
