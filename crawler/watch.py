@@ -127,7 +127,7 @@ class Watcher:
         self.stats: SamplerStats | None = None
 
     def frames(self, duration_s: float):
-        last_t, last_hist, last_frame = -1.0, None, None
+        last_t, last_hist, last_frame, last_png = -1.0, None, None, b""
         with FrameSampler(self.device, self.lock, self.t0) as sampler:
             self.stats = sampler.stats
             while time.monotonic() - self.t0 < duration_s:
@@ -135,7 +135,9 @@ class Watcher:
                 if got is None:
                     raise DeviceError("; ".join(sampler.stats.errors[-1:]) or "no screenshot came back")
                 last_t, png = got
-                hist = _thumb_histogram(png)
+                # An unchanged screen encodes to the same bytes: no need to decode it to know.
+                same_bytes, last_png = png == last_png, png
+                hist = last_hist if same_bytes else _thumb_histogram(png)
                 if last_frame is not None and cv2.compareHist(
                         hist, last_hist, cv2.HISTCMP_CORREL) >= SAME_FRAME_CORRELATION:
                     if last_t - last_frame.t_s >= REPEAT_EVERY_S:

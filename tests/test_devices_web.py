@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from crawler.devices.base import Foreground
+from crawler.devices.base import Foreground, decode_png
 
 SPLASH_BGR = (54, 90, 255)          # #ff5a36, the splash ad's background
 HOME_BGR = (96, 193, 7)             # #07c160, the home page's top bar
@@ -50,6 +50,15 @@ def test_splash_screenshot_is_phone_sized(web_device, fixture_apps):
     assert pixel_near(image, SPLASH_PROBE_PX, SPLASH_BGR)
     assert base.package == fixture_apps.app_origin and base.window_count == 1
     assert web_device.app_running()
+
+
+def test_fast_screenshot_is_the_w3c_screenshot_pixel_for_pixel(web_device, fixture_apps):
+    launch(web_device, fixture_apps, "no_ad")       # a static page: both captures see the same frame
+    fast = decode_png(web_device.screenshot_png())
+    assert web_device._fast_screenshots, "the DevTools screenshot path fell back to W3C"
+    w3c = decode_png(web_device.driver.get_screenshot_as_png())
+    assert fast.shape == w3c.shape == (2402, 1082, 3)
+    assert int(np.abs(fast.astype(int) - w3c.astype(int)).max()) == 0
 
 
 def test_display_info_matches_the_profile(web_device, fixture_apps):

@@ -7,6 +7,7 @@ origin; leaving that origin or opening a new window is a jump.
 
 from __future__ import annotations
 
+import base64
 import copy
 import platform
 import shutil
@@ -68,6 +69,9 @@ def web_capabilities(profile: DeviceProfile, user_data_dir: str, chromedriver_po
     return caps
 
 
+_CDP_COMMAND = "splashauditExecuteCdp"
+
+
 class WebDevice(DriverDevice):
     """A Chromium phone over an Appium session. Build it with ``WebDevice.connect``."""
 
@@ -78,6 +82,9 @@ class WebDevice(DriverDevice):
         self.user_data_dir = user_data_dir
         self.app_url: str | None = None
         self._pixel_ratio: float | None = None
+        self._fast_screenshots = True
+        # chromedriver's DevTools passthrough; Appium's Chromium driver and Selenium Grid forward it.
+        driver.command_executor.add_command(_CDP_COMMAND, "POST", "/session/$sessionId/goog/cdp/execute")
 
     @classmethod
     def connect(cls, profile: DeviceProfile, appium_url: str, *, timeout_s: float = 60.0) -> WebDevice:
@@ -140,6 +147,19 @@ class WebDevice(DriverDevice):
                           window_count=len(self.driver.window_handles))
 
     def screenshot_png(self) -> bytes:
+        """The viewport as PNG, encoded for speed when Chromium's DevTools endpoint is reachable.
+
+        Sampling at 5 frames a second, screenshots are most of what a check costs Chromium (about
+        130 ms of CPU each at 1082 x 2402); DevTools' fast PNG encoding is lossless and a third
+        cheaper. Where the endpoint is not offered (a cloud grid may block it) the W3C call is used.
+        """
+        if self._fast_screenshots:
+            try:
+                reply = self.driver.execute(_CDP_COMMAND, {"cmd": "Page.captureScreenshot", "params": {
+                    "format": "png", "optimizeForSpeed": True}})
+                return base64.b64decode(reply["value"]["data"])
+            except (WebDriverException, KeyError, TypeError, ValueError):
+                self._fast_screenshots = False
         return self.driver.get_screenshot_as_png()
 
     def page_source(self) -> str | None:
