@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -138,11 +136,17 @@ def _confirm_countdown(image: np.ndarray, cues: AdCues, display: Display) -> Non
 _STATUS_TEXT = re.compile(r"^\d{1,2}:\d{2}|(^|\D)\d{1,3}%$")
 
 
-def _status_bar_shown(lines, display: Display) -> bool:
-    """Whether the system status bar's clock or battery level is on screen."""
+def _status_band_px(display: Display) -> float:
+    """How far down (px, with some slack) the system status bar reaches."""
     band_px = (display.status_bar_dp * display.density if display.density and display.status_bar_dp
                else 0.035 * display.height_px)
-    return any(line.box.y2 <= band_px * 1.2 and _STATUS_TEXT.search(line.text.strip()) for line in lines)
+    return band_px * 1.2
+
+
+def _status_bar_shown(lines, display: Display) -> bool:
+    """Whether the system status bar's clock or battery level is on screen."""
+    band_px = _status_band_px(display)
+    return any(line.box.y2 <= band_px and _STATUS_TEXT.search(line.text.strip()) for line in lines)
 
 
 def _blank_analysis(size_px, display: Display, rules: RuleProfile) -> ScreenAnalysis:
@@ -153,9 +157,6 @@ def _blank_analysis(size_px, display: Display, rules: RuleProfile) -> ScreenAnal
         findings=[Finding("CLOSE_PRESENT", "inconclusive", f"CLOSE_PRESENT 无法判定：截图全黑 / "
                           f"inconclusive: {reason} [{spec.clause}]", {"clause": spec.clause})],
         notes=[reason])
-
-
-_SHAPES_POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="shapes")
 
 
 def _find_shapes(image_bgr: np.ndarray, display: Display, clock: _Stopwatch):
@@ -182,20 +183,20 @@ def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None =
     if float(image_bgr.mean()) <= BLANK_MAX_MEAN and float(image_bgr.std()) <= BLANK_MAX_STD:
         return _blank_analysis((width, height), display, rules)
     clock = _Stopwatch()
-    # Shapes need no text: they are found on another thread while the text models run (ONNX Runtime
-    # and OpenCV release the GIL), which uses the cores the detector leaves idle.
-    shapes = _SHAPES_POOL.submit(_find_shapes, image_bgr, display, clock)
     with clock.lap("ocr"):
         quads = ocr.detect_text_boxes(image_bgr, display.density)
         short_boxes, long_boxes = ocr.split_by_length(quads)
         lines = ocr.recognise(image_bgr, short_boxes)
-    glyph_hits, card, blobs = shapes.result()
+        status_shown = _status_bar_shown(lines, display)
+    glyph_hits, card, blobs = _find_shapes(image_bgr, display, clock)
     sentences = [ocr.quad_box(q) for q in long_boxes]
     glyph_hits = [hit for hit in glyph_hits if not _letter_of_sentence(hit, sentences)]
     with clock.lap("small_words"):
         # Short boxes that were read stay as they are; those the recogniser could not read (a label
-        # cut short at detection scale) get the second, closer look with the rest.
-        lines += smalltext.find_small_words(image_bgr, display.density, lines, sentences, blobs)
+        # cut short at detection scale) get the second, closer look with the rest. The system status
+        # bar's icons look like small words but are not the app's: skipped when the bar is shown.
+        lines += smalltext.find_small_words(image_bgr, display.density, lines, sentences, blobs,
+                                            skip_above_px=_status_band_px(display) if status_shown else 0)
     if long_boxes and (glyph_hits or card or _has_cues(lines)):
         # Sentences matter on ads, pop-ups and prompts (jump buttons, the permission question, the
         # purpose banner); on an ordinary screen they are content, and reading them is most of the cost.
@@ -206,7 +207,7 @@ def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None =
         permission = find_permission_prompt(lines)
     _confirm_countdown(image_bgr, cues, display)
     notes = _merge_hierarchy(cues, hierarchy_xml, display) if hierarchy_xml else []
-    screen = classify(cues, card, permission, _status_bar_shown(lines, display))
+    screen = classify(cues, card, permission, status_shown)
     analysis = ScreenAnalysis(size_px=(width, height), density=display.density, screen=screen,
                               texts=lines, notes=notes, card=card)
     with clock.lap("measure"):

@@ -157,16 +157,19 @@ def _widened(lines: list[TextLine], width_px: int, height_px: int) -> list[Box]:
 
 
 def find_small_words(image_bgr: np.ndarray, density: float | None, read: list[TextLine],
-                     pending: list[Box], blobs: list[WordBlob] | None = None) -> list[TextLine]:
+                     pending: list[Box], blobs: list[WordBlob] | None = None,
+                     skip_above_px: float = 0) -> list[TextLine]:
     """Short meaningful words (广告, 跳过, Skip, 5s, ...) the detector missed or cut short.
 
     ``read`` are the lines read so far; ``pending`` are text boxes found but not read yet; ``blobs``
-    are :func:`word_blobs` of the image when already computed.
+    are :func:`word_blobs` of the image when already computed. Nothing ending above ``skip_above_px``
+    is looked at (the system status bar, when it is shown).
     """
     if blobs is None:
         blobs = word_blobs(image_bgr, density)
     known = [line.box for line in read] + pending
-    boxes = [b.read_box for b in blobs if not any(_already_read(b.box, k) for k in known)]
+    boxes = [b.read_box for b in blobs if b.box.y2 > skip_above_px
+             and not any(_already_read(b.box, k) for k in known)]
     height, width = image_bgr.shape[:2]
-    boxes = boxes[:MAX_CANDIDATES] + _widened(read, width, height)
+    boxes = boxes[:MAX_CANDIDATES] + [box for box in _widened(read, width, height) if box.y2 > skip_above_px]
     return _read(image_bgr, boxes) if boxes else []
