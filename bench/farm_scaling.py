@@ -32,7 +32,6 @@ from crawler.profiles import load_profile  # noqa: E402
 from crawler.webserve import FIXTURE_APPS_DIR, StaticServer, fixture_site  # noqa: E402
 
 
-
 def session_times(url: str, count: int) -> list[float]:
     """Seconds to open (and, not counted, close) a Chromium phone session at ``url``."""
     from crawler.devices.web import WebDevice

@@ -10,7 +10,7 @@ from functools import lru_cache
 import numpy as np
 
 from vision import glyphs, hierarchy, layout, lexicon, measure, ocr, resample, smalltext
-from vision.controls import AdCues, find_ad_cues
+from vision.controls import AdCues, find_ad_cues, is_letter_in
 from vision.permission import find_permission_prompt
 from vision.rules import RuleProfile, load_rule_profile
 from vision.screen import classify
@@ -101,11 +101,6 @@ def _merge_hierarchy(cues: AdCues, page_source: str, display: Display) -> list[s
     return []
 
 
-def _letter_of_sentence(hit: glyphs.GlyphHit, sentences: list[Box]) -> bool:
-    """A ✕ shape smaller than the sentence it sits in is one of its letters (read or not)."""
-    return any(box.contains(*hit.glyph_box.center) and hit.glyph_box.h < box.h for box in sentences)
-
-
 def _has_cues(lines) -> bool:
     """Whether any short text speaks of an ad, a close control or a permission prompt."""
     return any(lexicon.close_label(l.text) or lexicon.ad_label(l.text) or lexicon.permission_button(l.text)
@@ -190,7 +185,8 @@ def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None =
         status_shown = _status_bar_shown(lines, display)
     glyph_hits, card, blobs = _find_shapes(image_bgr, display, clock)
     sentences = [ocr.quad_box(q) for q in long_boxes]
-    glyph_hits = [hit for hit in glyph_hits if not _letter_of_sentence(hit, sentences)]
+    # A ✕ in a sentence is one of its letters even before the sentence is read.
+    glyph_hits = [hit for hit in glyph_hits if not any(is_letter_in(hit, box) for box in sentences)]
     with clock.lap("small_words"):
         # Short boxes that were read stay as they are; those the recogniser could not read (a label
         # cut short at detection scale) get the second, closer look with the rest. The system status

@@ -35,15 +35,16 @@ def _text_control(line: TextLine, label: tuple[str, int | None], lines: list[Tex
     return CloseControl(box=line.box, kind="text", text=line.text, confidence=line.confidence)
 
 
+def is_letter_in(hit: GlyphHit, text_box: Box) -> bool:
+    """A ✕ shape inside a text box and shorter than it is one of its letters ("Next", "text") or part
+    of a character (the top of 留), not a glyph control; a ✕ taller than the line it overlaps (one
+    drawn over dimmed text behind a pop-up) is not a letter of it."""
+    return text_box.contains(*hit.glyph_box.center) and hit.glyph_box.h < text_box.h
+
+
 def _inside_words(hit: GlyphHit, lines: list[TextLine]) -> bool:
-    """A ✕-shaped letter inside a word ("Next", "text") or part of a character (the top of 留) is not
-    a glyph control; a ✕ taller than the line it overlaps (one drawn over dimmed text behind a pop-up)
-    is not a letter of it."""
-    for line in lines:
-        if line.box.contains(*hit.glyph_box.center) and not lexicon.is_cross_text(line.text) \
-                and hit.glyph_box.h < line.box.h:
-            return True
-    return False
+    """Whether the ✕ is a letter of a line read (other than the ✕ itself read as "X")."""
+    return any(is_letter_in(hit, line.box) and not lexicon.is_cross_text(line.text) for line in lines)
 
 
 def _countdown_span(line: TextLine, seconds: int) -> Box:

@@ -37,7 +37,6 @@ def engine():
         from rapidocr_onnxruntime import RapidOCR
 
         # limit_type "max" keeps our own pre-scaled size; the default ("min", 736) would upscale it.
-        # (The recogniser's 320 px minimum line width stays: narrower, it misreads short labels.)
         found = _per_thread.engine = RapidOCR(use_cls=False, print_verbose=False, det_limit_type="max")
         _reopen_session(found.text_det.infer, "Det")
         _reopen_session(found.text_rec.session, "Rec")
@@ -203,10 +202,7 @@ def full_frame_baseline(image_bgr: np.ndarray) -> list[TextLine]:
     result, _ = stock(image_bgr)
     lines = []
     for quad, text, score in result or []:
-        q = np.asarray(quad, dtype=np.float32)
-        x1, y1 = q.min(axis=0)
-        x2, y2 = q.max(axis=0)
-        lines.append(TextLine(Box.from_points(x1, y1, x2, y2), text, float(score)))
+        lines.append(TextLine(quad_box(np.asarray(quad, dtype=np.float32)), text, float(score)))
     return lines
 
 

@@ -76,8 +76,7 @@ class WordBlob:
 
 def word_blobs(image_bgr: np.ndarray, density: float | None,
                copies: resample.Copies | None = None) -> list[WordBlob]:
-    """Word-shaped stroke clusters of small-text size, largest first. Needs no OCR, so it can run
-    while the text detector does."""
+    """Word-shaped stroke clusters of small-text size, largest first."""
     copies = copies or resample.Copies(image_bgr, density)
     small, scale = copies.at_most(SEARCH_PX_PER_DP)
     density = copies.density * scale
