@@ -111,20 +111,40 @@ def _has_cues(lines) -> bool:
 #: A bare number is a countdown only inside a ring or badge at least this big (dp); smaller round
 #: badges with a number are unread-message counts.
 MIN_COUNTDOWN_RING_DP = 20
+#: A word this close under a ring (in ring heights) is its caption: the ring is an app's icon tile.
+CAPTION_GAP_RINGS = 0.75
 
 
-def _confirm_countdown(image: np.ndarray, cues: AdCues, display: Display) -> None:
-    """Keep a bare number ("5") as a countdown only when it sits in a ring; "5s", "5秒" speak for
-    themselves, and skip labels ("跳过 5") were already matched as such."""
-    countdown = cues.countdown
-    if countdown is None or not countdown.text.strip().isdigit():
+def _confirm_countdown(image: np.ndarray, cues: AdCues, lines, display: Display) -> None:
+    """Take the first bare number ("5") that is a countdown, unless a label ("跳过 5", "5s") showed one.
+
+    A countdown's number sits in a ring of its own (or in the skip control). An unread count's badge
+    is smaller; an icon tile (a round button with its caption under it) holds a symbol that OCR may
+    read as a digit, so a ring with a caption does not count.
+    """
+    if cues.countdown is not None:
         return
-    if any(c.box.contains(*countdown.box.center) for c in cues.skip_controls):
-        return
-    ring = glyphs.enclosing_shape(image, countdown.box, max_growth=4.0)
     density = display.density or image.shape[1] / 360
-    if ring == countdown.box or min(ring.w, ring.h) / density < MIN_COUNTDOWN_RING_DP:
-        cues.countdown = None
+    for number in cues.bare_numbers:
+        if any(c.box.contains(*number.box.center) for c in cues.skip_controls):
+            cues.countdown = number
+            return
+        ring = glyphs.enclosing_shape(image, number.box, max_growth=4.0)
+        if (ring != number.box and min(ring.w, ring.h) / density >= MIN_COUNTDOWN_RING_DP
+                and not _has_caption(ring, lines)):
+            cues.countdown = number
+            return
+
+
+def _has_caption(ring: Box, lines) -> bool:
+    """Whether a word (not a control's label) sits centred just under the ring."""
+    for line in lines:
+        cx, _ = line.box.center
+        gap_px = line.box.y - ring.y2
+        if (ring.x <= cx <= ring.x2 and -0.1 * ring.h <= gap_px <= CAPTION_GAP_RINGS * ring.h
+                and not lexicon.close_label(line.text) and lexicon.countdown_seconds(line.text) is None):
+            return True
+    return False
 
 
 #: The clock or the battery level, alone or beside status icons that OCR reads as stray letters.
@@ -201,7 +221,7 @@ def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None =
     with clock.lap("cues"):
         cues = find_ad_cues(lines, glyph_hits, width, card)
         permission = find_permission_prompt(lines)
-    _confirm_countdown(image_bgr, cues, display)
+    _confirm_countdown(image_bgr, cues, lines, display)
     notes = _merge_hierarchy(cues, hierarchy_xml, display) if hierarchy_xml else []
     screen = classify(cues, card, permission, status_shown)
     analysis = ScreenAnalysis(size_px=(width, height), density=display.density, screen=screen,

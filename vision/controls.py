@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vision import lexicon
 from vision.glyphs import GlyphHit
@@ -19,6 +19,8 @@ class AdCues:
     countdown: Countdown | None
     ad_label: AdLabel | None
     jump_buttons: list[JumpButton]
+    #: Bare numbers ("5") in reading order: a countdown only if one sits in a ring (checked on the image).
+    bare_numbers: list[Countdown] = field(default_factory=list)
 
     @property
     def close_controls(self) -> list[CloseControl]:
@@ -72,8 +74,12 @@ def find_ad_cues(lines: list[TextLine], glyphs: list[GlyphHit], width_px: int,
             if label[1] and cues.countdown is None:
                 cues.countdown = Countdown(_countdown_span(line, label[1]), label[1], line.text)
         elif (seconds := lexicon.countdown_seconds(line.text)) is not None:
-            if cues.countdown is None and peer_count(line, lines, width_px) < 2:
-                cues.countdown = Countdown(line.box, seconds, line.text)
+            if peer_count(line, lines, width_px) < 2:
+                found = Countdown(line.box, seconds, line.text)
+                if line.text.strip().isdigit():
+                    cues.bare_numbers.append(found)
+                elif cues.countdown is None:   # "5s", "5秒" speak for themselves
+                    cues.countdown = found
         elif lexicon.ad_label(line.text):
             if cues.ad_label is None or line.box.h < cues.ad_label.box.h:
                 cues.ad_label = AdLabel(line.box, line.text)

@@ -1,0 +1,92 @@
+"""Which bare numbers are countdowns, and words in a hairline frame read inside it."""
+
+import cv2
+import numpy as np
+
+from crawler.imagefiles import read_bgr
+from screen_scoring import SCREENS_DIR
+from vision import lexicon, smalltext
+from vision.analyzer import _confirm_countdown
+from vision.controls import AdCues, find_ad_cues
+from vision.types import Box, Countdown, Display, TextLine
+
+DENSITY = 2.625
+DISPLAY = Display(1080, 2400, DENSITY)
+
+
+def _screen() -> np.ndarray:
+    return np.full((2400, 1080, 3), 242, np.uint8)
+
+
+def _cues(*numbers: Countdown) -> AdCues:
+    return AdCues([], [], None, None, [], bare_numbers=list(numbers))
+
+
+def _number_in_filled_circle(image: np.ndarray, centre: tuple[int, int], radius_px: int) -> Countdown:
+    cv2.circle(image, centre, radius_px, (80, 230, 90), -1, cv2.LINE_AA)
+    # A symbol the recogniser read as "7" (a play button, say): white strokes in the middle.
+    x, y = centre
+    cv2.rectangle(image, (x - 18, y - 12), (x + 18, y + 12), (255, 255, 255), 4)
+    return Countdown(Box(x - 18, y - 12, 36, 24), 7, "7")
+
+
+def test_a_number_in_an_icon_tile_with_a_caption_is_not_a_countdown():
+    image = _screen()
+    number = _number_in_filled_circle(image, (950, 890), 53)
+    caption = TextLine(Box(913, 955, 72, 42), "更多", 1.0)
+
+    cues = _cues(number)
+    _confirm_countdown(image, cues, [caption], DISPLAY)
+    assert cues.countdown is None
+
+    # The same ring without the caption under it is a countdown: the caption is what decides.
+    cues = _cues(number)
+    _confirm_countdown(image, cues, [], DISPLAY)
+    assert cues.countdown == number
+
+
+def test_a_skip_word_under_a_ring_is_no_caption():
+    image = _screen()
+    number = _number_in_filled_circle(image, (950, 890), 53)
+    cues = _cues(number)
+    _confirm_countdown(image, cues, [TextLine(Box(913, 955, 72, 42), "跳过", 1.0)], DISPLAY)
+    assert cues.countdown == number
+
+
+def test_the_first_number_in_a_ring_is_taken_after_an_unread_badge():
+    image = _screen()
+    # An unread count: a 9 dp badge, too small for a countdown's ring.
+    cv2.circle(image, (200, 600), 12, (40, 40, 230), -1, cv2.LINE_AA)
+    badge = Countdown(Box(194, 592, 12, 16), 3, "3")
+    # A countdown lower down, on the ad's dark picture: a thin ring of 40 dp around its number.
+    cv2.rectangle(image, (0, 1200), (1080, 2400), (60, 40, 30), -1)
+    cv2.circle(image, (960, 2200), 52, (255, 255, 255), 5, cv2.LINE_AA)
+    cv2.putText(image, "5", (946, 2216), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (255, 255, 255), 3)
+    ring = Countdown(Box(944, 2186, 30, 32), 5, "5")
+    cues = _cues(badge, ring)
+    _confirm_countdown(image, cues, [], DISPLAY)
+    assert cues.countdown == ring
+
+
+def test_a_countdown_that_says_so_wins_over_a_bare_number_above_it():
+    lines = [TextLine(Box(931, 879, 36, 24), "7", 0.95), TextLine(Box(950, 2190, 60, 45), "5s", 0.99)]
+    cues = find_ad_cues(lines, [], 1080, None)
+    assert cues.countdown is not None and cues.countdown.text == "5s"
+    assert [n.text for n in cues.bare_numbers] == ["7"]
+
+
+FRAMED_AD = SCREENS_DIR / "splash_skip_plain_tl_2.625_14.png"   # "AD" in a hairline frame at 995,1725
+FRAME_BOX = Box(992, 1720, 70, 51)
+
+
+def test_a_framed_word_read_as_one_character_is_read_again_inside_its_frame():
+    image = read_bgr(FRAMED_AD)
+    found = smalltext.find_small_words(image, DENSITY, [TextLine(FRAME_BOX, "同", 0.72)], [])
+    labels = [line for line in found if lexicon.ad_label(line.text)]
+    assert len(labels) == 1 and FRAME_BOX.contains(*labels[0].box.center)
+
+
+def test_a_framed_word_read_whole_is_not_read_twice():
+    image = read_bgr(FRAMED_AD)
+    found = smalltext.find_small_words(image, DENSITY, [TextLine(FRAME_BOX, "AD", 0.94)], [])
+    assert not any(FRAME_BOX.contains(*line.box.center) for line in found)
