@@ -166,9 +166,11 @@ def find_small_words(image_bgr: np.ndarray, density: float | None, read: list[Te
     """
     if blobs is None:
         blobs = word_blobs(image_bgr, density)
-    known = [line.box for line in read] + pending
+    # A word in a hairline frame read with its frame comes back as one boxed character ("AD" as 同):
+    # such a reading does not count, and the word is read again inside the frame.
+    known = [(line.box, len(line.text.strip()) > 1) for line in read] + [(box, True) for box in pending]
     boxes = [b.read_box for b in blobs if b.box.y2 > skip_above_px
-             and not any(_already_read(b.box, k) for k in known)]
+             and not any(_already_read(b.box, k) and (whole or b.read_box == b.box) for k, whole in known)]
     height, width = image_bgr.shape[:2]
     boxes = boxes[:MAX_CANDIDATES] + [box for box in _widened(read, width, height) if box.y2 > skip_above_px]
     return _read(image_bgr, boxes) if boxes else []
