@@ -102,13 +102,21 @@ def _crop_quad(image_bgr: np.ndarray, quad: np.ndarray) -> np.ndarray:
 def detect_text_boxes(image_bgr: np.ndarray, density: float | None) -> list[np.ndarray]:
     """Text quadrilaterals (4 x 2 float arrays, full-resolution px), top-to-bottom."""
     h, w = image_bgr.shape[:2]
+    det = engine().text_det
+    # The network wants sides that are multiples of 32: scale straight to them, in one area-averaged
+    # resize (RapidOCR would resize our copy a second time, linearly, to round it).
     scale = detect_scale(w, density)
-    small = image_bgr if scale >= 1.0 else cv2.resize(
-        image_bgr, (max(int(w * scale), 32), max(int(h * scale), 32)), interpolation=cv2.INTER_AREA)
-    quads, _ = engine().text_det(small)
-    if quads is None or len(quads) == 0:
+    small_w, small_h = (max(32, round(side * scale / 32) * 32) for side in (w, h))
+    small = cv2.resize(image_bgr, (small_w, small_h),
+                       interpolation=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR)
+    # Normalised to [-1, 1] (mean 0.5, std 0.5) in float32; RapidOCR does it in float64.
+    blob = cv2.dnn.blobFromImage(small, scalefactor=2 / 255, mean=(127.5, 127.5, 127.5))
+    preds = det.infer(blob)[0]
+    quads, _ = det.postprocess_op(preds, (h, w))
+    quads = det.filter_tag_det_res(quads, (h, w))
+    if len(quads) == 0:
         return []
-    quads = [q / np.array([small.shape[1] / w, small.shape[0] / h], dtype=np.float32) for q in quads]
+    quads = [q.astype(np.float32) for q in quads]
     return sorted(quads, key=lambda q: (q[:, 1].min(), q[:, 0].min()))
 
 
