@@ -84,7 +84,12 @@ def find_modal_card(image_bgr: np.ndarray) -> Box | None:
     # Brightness as the largest channel: a black veil lowers it, while a vivid orange ad keeps it
     # high even though its luminance is moderate.
     value = small.max(axis=2)
-    candidates = _card_candidates(gray) + _bottom_sheet_candidates(gray) + _veiled_card(value)
+    floating = _card_candidates(gray) + _veiled_card(value)
+    # An edge across the screen that cuts through a floating card is part of the card (its picture
+    # header, a row of buttons), not the top of a sheet.
+    sheets = [s for s in _bottom_sheet_candidates(gray)
+              if not any(y + 2 < s[1] < y + ch - 2 for _, y, _, ch in floating)]
+    candidates = floating + sheets
     # A full-width band is a card only as a sheet of at least a quarter of the screen: a splash ad's
     # brand footer is a smaller band under a dark picture.
     candidates = [c for c in candidates if c[2] < 0.98 * LAYOUT_WIDTH_PX or c[1] <= 0.75 * gray.shape[0]]
