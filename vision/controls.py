@@ -40,8 +40,10 @@ def _text_control(line: TextLine, label: tuple[str, int | None], lines: list[Tex
 def is_letter_in(hit: GlyphHit, text_box: Box) -> bool:
     """A ✕ shape inside a text box and shorter than it is one of its letters ("Next", "text") or part
     of a character (the top of 留), not a glyph control; a ✕ taller than the line it overlaps (one
-    drawn over dimmed text behind a pop-up) is not a letter of it."""
-    return text_box.contains(*hit.glyph_box.center) and hit.glyph_box.h < text_box.h
+    drawn over dimmed text behind a pop-up), or in a circle or button taller than the line, is not a
+    letter of it (the detector may run a line of dimmed text on through the ✕'s circle)."""
+    return (text_box.contains(*hit.glyph_box.center) and hit.glyph_box.h < text_box.h
+            and hit.control_box.h < text_box.h)
 
 
 def _inside_words(hit: GlyphHit, lines: list[TextLine]) -> bool:
