@@ -90,3 +90,39 @@ def test_a_framed_word_read_whole_is_not_read_twice():
     image = read_bgr(FRAMED_AD)
     found = smalltext.find_small_words(image, DENSITY, [TextLine(FRAME_BOX, "AD", 0.94)], [])
     assert not any(FRAME_BOX.contains(*line.box.center) for line in found)
+
+
+MERGED_CLOSE = SCREENS_DIR / "popup_coupon_text_close_2.0_14.png"   # "关闭" under a card, beside dimmed "鲜果时光"
+
+
+def test_a_close_word_run_into_the_dimmed_line_beside_it_is_read_on_its_own():
+    image = read_bgr(MERGED_CLOSE)
+    merged = TextLine(Box(172, 1187, 226, 69), "鲜果时光关闭", 0.999)
+    found = smalltext.split_off_close_words(image, [merged])
+    assert [line.text for line in found] == ["关闭"]
+    assert Box(308, 1184, 104, 56).contains(*found[0].box.center)
+
+
+def _english_line(text: str) -> tuple[np.ndarray, TextLine]:
+    image = np.full((120, 900, 3), 250, np.uint8)
+    cv2.putText(image, text, (20, 75), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (30, 30, 30), 3, cv2.LINE_AA)
+    return image, TextLine(Box(10, 25, 880, 70), text, 0.99)
+
+
+def test_a_close_word_that_belongs_to_its_line_stays_in_it():
+    assert lexicon.close_word_at_edge("Read later") == "end"
+    image, line = _english_line("Read later")
+    assert smalltext.split_off_close_words(image, [line]) == []
+
+
+def test_a_close_word_far_from_the_rest_of_its_line_is_split_off():
+    image, line = _english_line("Fresh fruit           Later")
+    found = smalltext.split_off_close_words(image, [line])
+    assert [lexicon.close_label(l.text) for l in found] == [("dismiss", None)]
+    first_words_end_px = 20 + cv2.getTextSize("Fresh fruit", cv2.FONT_HERSHEY_SIMPLEX, 1.6, 3)[0][0]
+    assert found[0].box.x > first_words_end_px
+
+
+def test_whole_labels_are_not_split():
+    assert lexicon.close_word_at_edge("关闭") is None and lexicon.close_word_at_edge("以后再说") is None
+    assert lexicon.close_word_at_edge("鲜果时光关闭") == "end" and lexicon.close_word_at_edge("取消 订单详情") == "start"

@@ -218,6 +218,7 @@ def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None =
         # purpose banner); on an ordinary screen they are content, and reading them is most of the cost.
         with clock.lap("ocr_long"):
             lines += ocr.recognise(image_bgr, long_boxes)
+    lines += smalltext.split_off_close_words(image_bgr, lines)
     with clock.lap("cues"):
         cues = find_ad_cues(lines, glyph_hits, width, card)
         permission = find_permission_prompt(lines)

@@ -99,6 +99,21 @@ def close_label(text: str) -> tuple[str, int | None] | None:
     return None
 
 
+def close_word_at_edge(text: str) -> str | None:
+    """"start" or "end" when a line that is not itself a close label begins or ends with one (the
+    detector may run a pop-up's "关闭" and the dimmed text beside it into one line), else None."""
+    norm = normalise(text)
+    if close_label(text) is not None:
+        return None
+    for word in sorted(SKIP_WORDS | DISMISS_WORDS, key=len, reverse=True):
+        if len(word) >= 2 and len(norm) > len(word):
+            if norm.endswith(word):
+                return "end"
+            if norm.startswith(word):
+                return "start"
+    return None
+
+
 def is_cross_text(text: str) -> bool:
     return normalise(text) in CROSS_CHARS
 

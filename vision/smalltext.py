@@ -174,3 +174,40 @@ def find_small_words(image_bgr: np.ndarray, density: float | None, read: list[Te
     height, width = image_bgr.shape[:2]
     boxes = boxes[:MAX_CANDIDATES] + [box for box in _widened(read, width, height) if box.y2 > skip_above_px]
     return _read(image_bgr, boxes) if boxes else []
+
+
+#: Ink is this many grey levels away from a line's background (its most common level).
+INK_LEVELS = 40
+#: Words of one line stand closer than this (share of the line's height); wider apart they are two
+#: lines the detector ran together.
+MIN_WORD_GAP = 0.35
+
+
+def _widest_gap(gray: np.ndarray, box: Box) -> tuple[int, int] | None:
+    """(start, end) x of the widest inkless run of columns inside a line, if wide enough."""
+    crop = gray[box.y:box.y2, box.x:box.x2]
+    if crop.size == 0:
+        return None
+    background = int(np.bincount(crop.ravel()).argmax())
+    inked = np.flatnonzero((np.abs(crop.astype(np.int16) - background) >= INK_LEVELS).any(axis=0))
+    if len(inked) < 2:
+        return None
+    steps = np.diff(inked)
+    widest = int(steps.argmax())
+    if steps[widest] - 1 < MIN_WORD_GAP * box.h:
+        return None
+    return box.x + int(inked[widest]) + 1, box.x + int(inked[widest + 1])
+
+
+def split_off_close_words(image_bgr: np.ndarray, lines: list[TextLine]) -> list[TextLine]:
+    """Close words ("关闭", "Later") read as part of a line whose other words stand far off: a pop-up's
+    control next to the dimmed text behind it, run into one line by the detector."""
+    gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+    boxes = []
+    for line in lines:
+        side = lexicon.close_word_at_edge(line.text)
+        gap = _widest_gap(gray, line.box) if side else None
+        if gap is not None:
+            boxes.append(Box(gap[1], line.box.y, line.box.x2 - gap[1], line.box.h) if side == "end"
+                         else Box(line.box.x, line.box.y, gap[0] - line.box.x, line.box.h))
+    return [line for line in _read(image_bgr, boxes) if lexicon.close_label(line.text)] if boxes else []
