@@ -126,3 +126,20 @@ def test_a_close_word_far_from_the_rest_of_its_line_is_split_off():
 def test_whole_labels_are_not_split():
     assert lexicon.close_word_at_edge("关闭") is None and lexicon.close_word_at_edge("以后再说") is None
     assert lexicon.close_word_at_edge("鲜果时光关闭") == "end" and lexicon.close_word_at_edge("取消 订单详情") == "start"
+
+
+def test_which_x_shapes_are_letters_of_a_text_line():
+    from vision.controls import is_letter_in
+    from vision.glyphs import GlyphHit
+
+    word = Box(100, 100, 200, 60)
+    letter_x = GlyphHit(Box(180, 115, 24, 28), Box(180, 115, 24, 28), 0.9)
+    assert is_letter_in(letter_x, word)
+    # A dimmed sentence the detector ran on through a ✕'s circle that stands out of it.
+    sentence = Box(22, 385, 658, 67)
+    circled_x = GlyphHit(Box(596, 418, 24, 24), Box(574, 395, 69, 71), 1.0)
+    assert not is_letter_in(circled_x, sentence)
+    # A character alone in an app's logo tile: the tile is taller than its line, and still a letter.
+    logo_char = Box(445, 2245, 90, 84)
+    tile_x = GlyphHit(Box(460, 2262, 60, 50), Box(425, 2222, 130, 130), 0.86)
+    assert is_letter_in(tile_x, logo_char)

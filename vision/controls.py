@@ -40,10 +40,13 @@ def _text_control(line: TextLine, label: tuple[str, int | None], lines: list[Tex
 def is_letter_in(hit: GlyphHit, text_box: Box) -> bool:
     """A ✕ shape inside a text box and shorter than it is one of its letters ("Next", "text") or part
     of a character (the top of 留), not a glyph control; a ✕ taller than the line it overlaps (one
-    drawn over dimmed text behind a pop-up), or in a circle or button taller than the line, is not a
-    letter of it (the detector may run a line of dimmed text on through the ✕'s circle)."""
-    return (text_box.contains(*hit.glyph_box.center) and hit.glyph_box.h < text_box.h
-            and hit.control_box.h < text_box.h)
+    drawn over dimmed text behind a pop-up), or in a circle taller than a line that runs on beyond
+    it (the detector may run dimmed text on through the ✕'s circle), is not a letter of it. A
+    character alone in its tile (an app's logo) still is."""
+    if not (text_box.contains(*hit.glyph_box.center) and hit.glyph_box.h < text_box.h):
+        return False
+    control = hit.control_box
+    return control.h < text_box.h or (control.contains(*text_box.center) and text_box.w <= control.w)
 
 
 def _inside_words(hit: GlyphHit, lines: list[TextLine]) -> bool:
