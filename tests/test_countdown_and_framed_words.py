@@ -143,3 +143,14 @@ def test_which_x_shapes_are_letters_of_a_text_line():
     logo_char = Box(445, 2245, 90, 84)
     tile_x = GlyphHit(Box(460, 2262, 60, 50), Box(425, 2222, 130, 130), 0.86)
     assert is_letter_in(tile_x, logo_char)
+
+
+def test_components_of_a_mask_too_noisy_for_16_bit_labels_are_still_found():
+    from vision import components
+
+    noise = np.zeros((600, 600), np.uint8)
+    noise[::2, ::2] = 255                       # 90,000 lone pixels: more than 16 bits can label
+    count, labels, stats = components.with_stats(noise)
+    assert count == 90_001 and labels.max() == 90_000 and stats.shape == (90_001, 5)
+    count, labels, _ = components.with_stats(noise[:100, :100])
+    assert count == 2_501 and labels.dtype == np.uint16

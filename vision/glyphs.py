@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vision import resample
+from vision import components, resample
 from vision.types import Box
 
 #: Shapes are searched at this resolution at most (px per dp).
@@ -143,7 +143,7 @@ def _flanked_by_letters(stats: np.ndarray, index: int) -> bool:
 def _component_hits(mask: np.ndarray, density: float) -> list[tuple[Box, float]]:
     min_px = max(6, int(MIN_GLYPH_DP * density))
     max_px = int(MAX_GLYPH_DP * density * 1.8)   # room for a ring merged around the ✕
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    count, labels, stats = components.with_stats(mask)
     hits = []
     for i in range(1, count):
         x, y, w, h, area = stats[i]

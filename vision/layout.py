@@ -8,6 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from vision import components
 from vision.types import Box, TextLine
 
 #: Layout is judged on a copy this many px wide: cards are large, detail does not matter.
@@ -53,7 +54,7 @@ def _veiled_card(value: np.ndarray) -> list[tuple[int, int, int, int]]:
         return []
     bright = (value > MAX_BACKDROP_P95_LEVEL + 20).astype(np.uint8)
     bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=8)
+    count, _, stats = components.with_stats(bright)
     blobs = [tuple(int(v) for v in stats[i][:4]) for i in range(1, count)
              if stats[i][4] >= 0.05 * h * w and stats[i][1] > 0.15 * h]
     return [max(blobs, key=lambda b: b[2] * b[3])] if blobs else []

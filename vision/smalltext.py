@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vision import lexicon, ocr, resample
+from vision import components, lexicon, ocr, resample
 from vision.types import Box, TextLine
 
 #: Word blobs this high (dp) are looked at; bigger text is the main detector's job.
@@ -84,7 +84,7 @@ def word_blobs(image_bgr: np.ndarray, density: float | None,
     # Join the strokes of a word (and its outline box) into one blob.
     join = max(3, round(3 * density))
     joined = cv2.morphologyEx(strokes, cv2.MORPH_CLOSE, np.ones((max(3, join // 2), join), np.uint8))
-    _, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    _, _, stats = components.with_stats(joined)
     found = []
     for x, y, w, h, area in stats[1:]:
         if not (MIN_HEIGHT_DP <= h / density <= MAX_HEIGHT_DP and 1.2 <= w / h <= 6.5) \
