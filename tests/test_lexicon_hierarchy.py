@@ -9,7 +9,8 @@ from vision import hierarchy, lexicon
     ("跳过", "skip", None), ("跳过 5", "skip", 5), ("5s | 跳过", "skip", 5), ("跳过广告", "skip", None),
     ("Skip Ad", "skip", None), ("SKIP 3", "skip", 3), ("关闭", "dismiss", None), ("以后再说", "dismiss", None),
     ("No thanks", "dismiss", None), ("NO THANKS", "dismiss", None), ("Maybe later", "dismiss", None),
-    ("暂不", "dismiss", None), ("Not now", "dismiss", None),
+    ("暂不", "dismiss", None), ("Not now", "dismiss", None), ("REMIND ME LATER", "dismiss", None),
+    ("Not interested", "dismiss", None), ("暂不开通", "dismiss", None), ("暂不登录", "dismiss", None),
 ])
 def test_close_labels(text, kind, seconds):
     assert lexicon.close_label(text) == (kind, seconds)
@@ -17,7 +18,7 @@ def test_close_labels(text, kind, seconds):
 
 @pytest.mark.parametrize("text", [
     "跳过片头片尾", "跳过广告怎么弄", "关闭自动续费", "取消订单", "5秒后可跳过", "Skip in 5", "Skip intro",
-    "点关闭就行", "立即更新", "Rate now", "5",
+    "点关闭就行", "立即更新", "Rate now", "5", "暂不支持", "暂不支持该地区",
 ])
 def test_content_that_merely_contains_a_close_word_is_not_a_label(text):
     assert lexicon.close_label(text) is None
@@ -26,6 +27,12 @@ def test_content_that_merely_contains_a_close_word_is_not_a_label(text):
 def test_countdowns_ad_labels_and_permissions():
     assert lexicon.countdown_seconds("5s") == 5 and lexicon.countdown_seconds("3秒") == 3
     assert lexicon.countdown_seconds("跳过") is None and lexicon.countdown_seconds("500") is None
+    # Video ads that show only a countdown say it in words.
+    for text, seconds in [("Reward in 5s", 5), ("Reward in 5 seconds", 5), ("6 seconds remaining", 6),
+                          ("8 秒后可领取奖励", 8), ("5秒后可跳过", 5), ("剩余5秒", 5), ("Ad ends in 10", 10)]:
+        assert lexicon.countdown_seconds(text) == seconds, text
+    assert lexicon.countdown_seconds("Cook for 5 minutes") is None
+    assert lexicon.countdown_seconds("Delivery in 30 minutes") is None
     assert lexicon.ad_label("广告") and lexicon.ad_label("AD") and lexicon.ad_label("Sponsored")
     assert not lexicon.ad_label("广告位招商电话")
     assert lexicon.permission_kind("允许“云相册”访问您的日历？") == "calendar"

@@ -18,6 +18,9 @@ DISMISS_WORDS = {
     "close", "closead", "nothanks", "nothank", "later", "maybelater", "notnow", "cancel", "dismiss",
     "notinterested", "remindmelater", "gotit", "noway", "skipfornow",
 }
+#: "暂不开通", "暂不登录", "暂不领取": not now, for whatever the pop-up offers; "暂不支持" (not supported)
+#: and the like state a fact instead.
+_NOT_NOW = re.compile(r"^暂不(?!支持|可用|开放|提供|满足|清楚|确定)[\u4e00-\u9fff]{1,2}$")
 #: Glyph characters an OCR engine may return for a drawn ✕.
 CROSS_CHARS = {"x", "×", "✕", "✖", "╳", "✗", "ⅹ"}
 AD_LABELS = {"广告", "ad", "ads", "赞助", "sponsored", "推广", "promoted", "廣告", "advertisement"}
@@ -55,7 +58,15 @@ PURPOSE_PATTERN = re.compile(
     r"why we need|we use|used to|so that|to (show|find|help|let|provide|scan|take|save|upload|recommend)|"
     r"in order to|purpose", re.IGNORECASE)
 
-_COUNTDOWN = re.compile(r"^\(?(\d{1,2})\)?\s*(s|秒|sec|secs)?$", re.IGNORECASE)
+_COUNTDOWN = re.compile(r"^\(?(\d{1,2})\)?\s*(s|秒|sec|secs|seconds?)?$", re.IGNORECASE)
+#: Countdowns in words: "Reward in 5s", "Skip in 5", "5 seconds remaining", "8秒后可领取奖励", "剩余5秒".
+_COUNTDOWN_PHRASES = [
+    re.compile(r"^(reward|skip|close|ad|video|(you can )?skip (this )?ad|(ad|video) ends?)( will end)? in "
+               r"(?P<n>\d{1,2}) ?(s|sec|secs|seconds?)?$", re.IGNORECASE),
+    re.compile(r"^(?P<n>\d{1,2}) ?(s|sec|secs|seconds?) (remaining|left)$", re.IGNORECASE),
+    re.compile(r"^(?P<n>\d{1,2}) ?秒(后.{1,8})?$"),
+    re.compile(r"^(剩余|倒计时|还剩) ?(?P<n>\d{1,2}) ?秒$"),
+]
 _NUMBER = re.compile(r"\d{1,2}")
 _SEPARATORS = re.compile(r"[\s|丨│｜/·•:：,，。.!！?？()（）\[\]【】<>《》\"'“”‘’_\-—]+")
 
@@ -68,10 +79,11 @@ def normalise(text: str) -> str:
 
 def countdown_seconds(text: str) -> int | None:
     """Seconds shown by a bare countdown such as "5", "5s", "3秒" or "(5)"; None for anything else."""
-    match = _COUNTDOWN.match(unicodedata.normalize("NFKC", text).strip())
+    text = " ".join(unicodedata.normalize("NFKC", text).split())
+    match = _COUNTDOWN.match(text) or next(filter(None, (p.match(text) for p in _COUNTDOWN_PHRASES)), None)
     if not match:
         return None
-    seconds = int(match.group(1))
+    seconds = int(match.group("n") if "n" in match.re.groupindex else match.group(1))
     return seconds if 0 < seconds <= 60 else None
 
 
@@ -82,6 +94,10 @@ def _strip_countdown(norm: str) -> tuple[str, int | None]:
     return label, (int(numbers[0]) if numbers else None)
 
 
+#: The longest label ("remindmelater") with room for a countdown ("5s").
+_MAX_LABEL_CHARS = max(map(len, SKIP_WORDS | DISMISS_WORDS)) + 3
+
+
 def close_label(text: str) -> tuple[str, int | None] | None:
     """("skip" or "dismiss", countdown seconds or None) for a close control's label, else None.
 
@@ -89,13 +105,15 @@ def close_label(text: str) -> tuple[str, int | None] | None:
     they announce a control that is not there yet.
     """
     norm = normalise(text)
-    if not norm or len(norm) > 12 or "可跳过" in norm or "后跳过" in norm or "skipin" in norm:
+    if not norm or len(norm) > _MAX_LABEL_CHARS or "可跳过" in norm or "后跳过" in norm or "skipin" in norm:
         return None
     label, seconds = _strip_countdown(norm)
     if label in SKIP_WORDS:
         return "skip", seconds
     if label in DISMISS_WORDS and (seconds is None or label in {"关闭", "close", "关闭广告"}):
         return "dismiss", seconds
+    if _NOT_NOW.match(label) and seconds is None:
+        return "dismiss", None
     return None
 
 
