@@ -19,7 +19,9 @@ def classify(cues: AdCues, card: Box | None, permission: PermissionPrompt | None
     if cues.skip_controls:
         return ScreenKind("splash_ad", 0.9 if ad_signs else 0.7,
                           [f"skip control '{cues.skip_controls[0].text}'", *ad_signs])
-    if cues.countdown and not card and (ad_signs[1:] or cues.dismiss_controls):
+    # A bright block in a full-screen ad (a letterboxed video, a game board) can look like a card; a
+    # pop-up over the running app shows under its status bar.
+    if cues.countdown and (not card or not status_bar_shown) and (ad_signs[1:] or cues.dismiss_controls):
         return ScreenKind("splash_ad", 0.75, [f"countdown '{cues.countdown.text}'", *ad_signs])
     if card is not None and (cues.dismiss_controls or ad_signs):
         reasons = ["card over a dimmed backdrop"]

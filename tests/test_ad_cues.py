@@ -1,4 +1,4 @@
-"""Which bare numbers are countdowns, and words in a hairline frame read inside it."""
+"""Ad cues beyond the lexicon: which numbers are countdowns, words in frames or run into other lines, ✕ that are letters, screen kinds."""
 
 import cv2
 import numpy as np
@@ -154,3 +154,14 @@ def test_components_of_a_mask_too_noisy_for_16_bit_labels_are_still_found():
     assert count == 90_001 and labels.max() == 90_000 and stats.shape == (90_001, 5)
     count, labels, _ = components.with_stats(noise[:100, :100])
     assert count == 2_501 and labels.dtype == np.uint16
+
+
+def test_a_countdown_ad_with_a_bright_block_is_a_splash_ad_unless_the_status_bar_shows():
+    from vision.screen import classify
+    from vision.types import JumpButton
+
+    video = Box(87, 801, 936, 606)          # a letterboxed video: bright block, dark bars around it
+    cues = AdCues([], [], Countdown(Box(936, 114, 102, 102), 10, "10"), None,
+                  [JumpButton(Box(740, 2190, 300, 80), "LEARN MORE >")])
+    assert classify(cues, video, None, status_bar_shown=False).kind == "splash_ad"
+    assert classify(cues, video, None, status_bar_shown=True).kind == "popup"
