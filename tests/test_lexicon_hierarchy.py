@@ -35,6 +35,10 @@ def test_countdowns_ad_labels_and_permissions():
     assert lexicon.countdown_seconds("Delivery in 30 minutes") is None
     assert lexicon.ad_label("广告") and lexicon.ad_label("AD") and lexicon.ad_label("Sponsored")
     assert not lexicon.ad_label("广告位招商电话")
+    # A label heading a line, set off by a bracket or a mark; not a word that merely starts a sentence.
+    assert lexicon.ad_label("Test Ad") and lexicon.ad_label("Ad · 0:10")
+    assert lexicon.ad_label_head("[广告]已在Wi-Fi下预加载") == (1, 3) and lexicon.ad_label_head("[Ad]") is None
+    assert not lexicon.ad_label("Ad blockers are bad") and not lexicon.ad_label("Adidas shoes")
     assert lexicon.permission_kind("允许“云相册”访问您的日历？") == "calendar"
     assert lexicon.permission_kind("允许“拼拼乐”拍摄照片和录制视频吗？") == "camera"
     assert lexicon.permission_kind("Allow Foodie to access photos, media and files on your device?") == "storage"

@@ -54,16 +54,23 @@ def _inside_words(hit: GlyphHit, lines: list[TextLine]) -> bool:
     return any(is_letter_in(hit, line.box) and not lexicon.is_cross_text(line.text) for line in lines)
 
 
-def _countdown_span(line: TextLine, seconds: int) -> Box:
-    """Where the number sits in a "跳过 5" label: estimated from its share of the characters."""
-    text = line.text.strip()
-    digits = str(seconds)
-    index = text.find(digits)
-    if index < 0 or len(text) == 0:
-        return line.box
-    char_w = line.box.w / len(text)
-    return Box(round(line.box.x + index * char_w), line.box.y, max(round(len(digits) * char_w), 1),
+def _span(line: TextLine, start: int, end: int) -> Box:
+    """Where characters start..end of a line sit: estimated from their share of its characters."""
+    char_w = line.box.w / max(len(line.text), 1)
+    return Box(round(line.box.x + start * char_w), line.box.y, max(round((end - start) * char_w), 1),
                line.box.h)
+
+
+def _countdown_span(line: TextLine, seconds: int) -> Box:
+    """Where the number sits in a "跳过 5" label."""
+    index = line.text.find(str(seconds))
+    return line.box if index < 0 else _span(line, index, index + len(str(seconds)))
+
+
+def _ad_label_box(line: TextLine) -> Box:
+    """The label alone, when it heads a longer line ("[广告]已在Wi-Fi下预加载")."""
+    head = lexicon.ad_label_head(line.text)
+    return line.box if head is None else _span(line, *head)
 
 
 def find_ad_cues(lines: list[TextLine], glyphs: list[GlyphHit], width_px: int,
@@ -87,7 +94,7 @@ def find_ad_cues(lines: list[TextLine], glyphs: list[GlyphHit], width_px: int,
                     cues.countdown = found
         elif lexicon.ad_label(line.text):
             if cues.ad_label is None or line.box.h < cues.ad_label.box.h:
-                cues.ad_label = AdLabel(line.box, line.text)
+                cues.ad_label = AdLabel(_ad_label_box(line), line.text)
         elif lexicon.jump_button(line.text):
             cues.jump_buttons.append(JumpButton(line.box, line.text))
     for hit in glyphs:

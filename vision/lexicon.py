@@ -23,7 +23,10 @@ DISMISS_WORDS = {
 _NOT_NOW = re.compile(r"^暂不(?!支持|可用|开放|提供|满足|清楚|确定)[\u4e00-\u9fff]{1,2}$")
 #: Glyph characters an OCR engine may return for a drawn ✕.
 CROSS_CHARS = {"x", "×", "✕", "✖", "╳", "✗", "ⅹ"}
-AD_LABELS = {"广告", "ad", "ads", "赞助", "sponsored", "推广", "promoted", "廣告", "advertisement"}
+AD_LABELS = {"广告", "ad", "ads", "赞助", "sponsored", "推广", "promoted", "廣告", "advertisement", "testad"}
+#: An ad label at the head of a line, set off by a bracket or a mark: "[广告]已在Wi-Fi下预加载", "Ad · 0:10".
+_AD_LABEL_HEAD = re.compile(r"^\s*[\[【(（]?\s*(广告|廣告|赞助|推广|ads?|sponsored|test ad)\s*[\]】)）·•|丨│｜:：]",
+                            re.IGNORECASE)
 JUMP_PATTERNS = [
     r"点击跳转", r"跳转详情", r"第三方应用", r"立即下载", r"了解更多", r"查看详情", r"立即领取", r"去看看",
     r"立即购买", r"立即抢购", r"马上抢", r"打开看看", r"去逛逛", r"立即体验", r"点击查看", r"摇动手机",
@@ -137,11 +140,21 @@ def is_cross_text(text: str) -> bool:
 
 
 def ad_label(text: str) -> bool:
-    """True for an ad label: "广告", "AD", "Sponsored", "赞助"; also "广告 | xx" short forms."""
+    """True for an ad label: "广告", "AD", "Sponsored", "赞助"; also "广告 | xx" short forms, and a
+    label heading a line ("Ad · 0:10")."""
     norm = normalise(text)
     if norm in AD_LABELS:
         return True
-    return len(norm) <= 4 and norm.startswith("广告")
+    return (len(norm) <= 4 and norm.startswith("广告")) or ad_label_head(text) is not None
+
+
+def ad_label_head(text: str) -> tuple[int, int] | None:
+    """(start, end) character offsets of an ad label heading a longer line, else None."""
+    text = unicodedata.normalize("NFKC", text)
+    match = _AD_LABEL_HEAD.match(text)
+    if not match or not normalise(text[match.end():]):
+        return None      # "[Ad]": the label is the whole line
+    return match.span(1)
 
 
 def jump_button(text: str) -> bool:
