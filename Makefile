@@ -39,6 +39,7 @@ bench: setup
 
 fixtures: setup
 	$(PY) fixtures/generate_screens.py
+	$(PY) fixtures/generate_heldout.py
 
 clean:
 	rm -rf $(VENV) node_modules $(STAMP) out
