@@ -103,10 +103,12 @@ def test_a_close_word_run_into_the_dimmed_line_beside_it_is_read_on_its_own():
     assert Box(308, 1184, 104, 56).contains(*found[0].box.center)
 
 
-def _english_line(text: str) -> tuple[np.ndarray, TextLine]:
-    image = np.full((120, 900, 3), 250, np.uint8)
+def _english_line(text: str, second_words: str = "", second_ink=(30, 30, 30)) -> tuple[np.ndarray, TextLine]:
+    image = np.full((120, 900, 3), 128, np.uint8)
     cv2.putText(image, text, (20, 75), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (30, 30, 30), 3, cv2.LINE_AA)
-    return image, TextLine(Box(10, 25, 880, 70), text, 0.99)
+    if second_words:
+        cv2.putText(image, second_words, (620, 75), cv2.FONT_HERSHEY_SIMPLEX, 1.6, second_ink, 3, cv2.LINE_AA)
+    return image, TextLine(Box(10, 25, 880, 70), f"{text} {second_words}".strip(), 0.99)
 
 
 def test_a_close_word_that_belongs_to_its_line_stays_in_it():
@@ -115,12 +117,16 @@ def test_a_close_word_that_belongs_to_its_line_stays_in_it():
     assert smalltext.split_off_close_words(image, [line]) == []
 
 
-def test_a_close_word_far_from_the_rest_of_its_line_is_split_off():
-    image, line = _english_line("Fresh fruit           Later")
+def test_a_close_word_far_from_the_rest_of_its_line_and_drawn_apart_is_split_off():
+    # "Later" in a pop-up's white beside dimmed dark text: two lines the detector ran into one.
+    image, line = _english_line("Fresh fruit", "Later", second_ink=(250, 250, 250))
     found = smalltext.split_off_close_words(image, [line])
     assert [lexicon.close_label(l.text) for l in found] == [("dismiss", None)]
     first_words_end_px = 20 + cv2.getTextSize("Fresh fruit", cv2.FONT_HERSHEY_SIMPLEX, 1.6, 3)[0][0]
     assert found[0].box.x > first_words_end_px
+    # The same words far apart in the same ink are one line of one layer (a title, a table row).
+    image, line = _english_line("Fresh fruit", "Later")
+    assert smalltext.split_off_close_words(image, [line]) == []
 
 
 def test_whole_labels_are_not_split():

@@ -199,15 +199,35 @@ def _widest_gap(gray: np.ndarray, box: Box) -> tuple[int, int] | None:
     return box.x + int(inked[widest]) + 1, box.x + int(inked[widest + 1])
 
 
+def _levels(crop: np.ndarray) -> tuple[int, int]:
+    """(background, ink) grey levels of a piece of a line: its most common level, and the median of
+    the pixels far from it."""
+    background = int(np.bincount(crop.ravel()).argmax())
+    ink = crop[np.abs(crop.astype(np.int16) - background) >= INK_LEVELS]
+    return background, int(np.median(ink)) if ink.size else background
+
+
+def _drawn_apart(gray: np.ndarray, box: Box, gap: tuple[int, int]) -> bool:
+    """Whether the words either side of a gap differ in ink or background: one drawn on a pop-up's
+    layer, the other on the dimmed page behind it. Words of one sentence share both."""
+    left = gray[box.y:box.y2, box.x:gap[0]]
+    right = gray[box.y:box.y2, gap[1]:box.x2]
+    if left.size == 0 or right.size == 0:
+        return False
+    (left_bg, left_ink), (right_bg, right_ink) = _levels(left), _levels(right)
+    return abs(left_ink - right_ink) >= INK_LEVELS or abs(left_bg - right_bg) >= INK_LEVELS
+
+
 def split_off_close_words(image_bgr: np.ndarray, lines: list[TextLine]) -> list[TextLine]:
-    """Close words ("关闭", "Later") read as part of a line whose other words stand far off: a pop-up's
-    control next to the dimmed text behind it, run into one line by the detector."""
+    """Close words ("关闭", "Later") read as part of a line whose other words stand far off and are
+    drawn apart: a pop-up's control next to the dimmed text behind it, run into one line by the
+    detector."""
     gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
     boxes = []
     for line in lines:
         side = lexicon.close_word_at_edge(line.text)
         gap = _widest_gap(gray, line.box) if side else None
-        if gap is not None:
+        if gap is not None and _drawn_apart(gray, line.box, gap):
             boxes.append(Box(gap[1], line.box.y, line.box.x2 - gap[1], line.box.h) if side == "end"
                          else Box(line.box.x, line.box.y, gap[0] - line.box.x, line.box.h))
     return [line for line in _read(image_bgr, boxes) if lexicon.close_label(line.text)] if boxes else []
