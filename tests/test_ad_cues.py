@@ -171,3 +171,15 @@ def test_a_countdown_ad_with_a_bright_block_is_a_splash_ad_unless_the_status_bar
                   [JumpButton(Box(740, 2190, 300, 80), "LEARN MORE >")])
     assert classify(cues, video, None, status_bar_shown=False).kind == "splash_ad"
     assert classify(cues, video, None, status_bar_shown=True).kind == "popup"
+
+
+def test_a_skip_word_written_down_a_vertical_bar_is_one_control():
+    down = [TextLine(Box(1068, 282, 64, 65), "跳", 1.0), TextLine(Box(1071, 334, 56, 55), "过", 1.0)]
+    cues = find_ad_cues(down, [], 1179, None)
+    assert [c.text for c in cues.skip_controls] == ["跳过"]
+    assert cues.skip_controls[0].box == Box(1068, 282, 64, 107)
+    # The same characters side by side, or one under the other far apart, are not joined.
+    across = [TextLine(Box(1000, 282, 64, 65), "跳", 1.0), TextLine(Box(1070, 282, 64, 65), "过", 1.0)]
+    apart = [TextLine(Box(1068, 282, 64, 65), "跳", 1.0), TextLine(Box(1068, 420, 64, 65), "过", 1.0)]
+    assert not find_ad_cues(across, [], 1179, None).skip_controls
+    assert not find_ad_cues(apart, [], 1179, None).skip_controls

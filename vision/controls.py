@@ -73,9 +73,31 @@ def _ad_label_box(line: TextLine) -> Box:
     return line.box if head is None else _span(line, *head)
 
 
+def _stacked_words(lines: list[TextLine]) -> list[TextLine]:
+    """Words written top to bottom ("跳过" down a vertical bar), which the detector finds a character
+    at a time: runs of single characters one under the other, read as one line."""
+    chars = sorted((l for l in lines if len(l.text.strip()) == 1), key=lambda l: l.box.y)
+    words, run = [], []
+    for char in chars + [None]:
+        last = run[-1] if run else None
+        if char is not None and last is not None and abs(char.box.center[0] - last.box.center[0]) \
+                <= 0.3 * last.box.w and 0.7 <= char.box.h / last.box.h <= 1.43 \
+                and char.box.y - last.box.y2 <= 0.5 * last.box.h:
+            run.append(char)
+            continue
+        if len(run) >= 2:
+            box = run[0].box
+            for other in run[1:]:
+                box = box.union(other.box)
+            words.append(TextLine(box, "".join(l.text.strip() for l in run), min(l.confidence for l in run)))
+        run = [char] if char is not None else []
+    return words
+
+
 def find_ad_cues(lines: list[TextLine], glyphs: list[GlyphHit], width_px: int,
                  card: Box | None) -> AdCues:
     cues = AdCues([], [], None, None, [])
+    lines = lines + _stacked_words(lines)
     for line in lines:
         label = ("dismiss", None) if lexicon.is_cross_text(line.text) else lexicon.close_label(line.text)
         if label is not None:
