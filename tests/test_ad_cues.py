@@ -183,3 +183,13 @@ def test_a_skip_word_written_down_a_vertical_bar_is_one_control():
     apart = [TextLine(Box(1068, 282, 64, 65), "跳", 1.0), TextLine(Box(1068, 420, 64, 65), "过", 1.0)]
     assert not find_ad_cues(across, [], 1179, None).skip_controls
     assert not find_ad_cues(apart, [], 1179, None).skip_controls
+
+
+def test_the_close_of_a_full_screen_ad_counts_far_from_a_bright_block_in_it():
+    from crawler.profiles import load_profile
+    from vision import analyze
+
+    image = read_bgr(SCREENS_DIR / "heldout" / "popup_admob_game_tr_lowcontrast_iph.png")
+    analysis = analyze(image, load_profile("iphone-1179x2556-3").display((image.shape[1], image.shape[0])))
+    assert analysis.card is not None            # the game board, found as a card
+    assert any(Box(1077, 213, 60, 60).contains(*c.box.center) for c in analysis.close_controls)

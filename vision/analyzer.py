@@ -228,7 +228,9 @@ def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None =
     analysis = ScreenAnalysis(size_px=(width, height), density=display.density, screen=screen,
                               texts=lines, notes=notes, card=card)
     with clock.lap("measure"):
-        _fill_ad_parts(analysis, image_bgr, cues, card, display)
+        # Controls must sit by the card of a pop-up over the running app (its status bar shows); in a
+        # full-screen ad the "card" may be a block of the ad itself (a game board) and the ✕ anywhere.
+        _fill_ad_parts(analysis, image_bgr, cues, card if status_shown else None, display)
     analysis.permission = permission
     analysis.findings = judge_screen(analysis, rules)
     analysis.timings_ms = clock.timings_ms
