@@ -6,18 +6,19 @@ import pytest
 from crawler.imagefiles import read_bgr
 from crawler.profiles import load_profile
 from screen_scoring import SCREENS_DIR, Score, load_truths
-from vision import analyze
+from vision import Display, analyze
 
 TRUTHS = load_truths()
 
 
-def _scored(alter=None, truths=TRUTHS) -> Score:
+def _scored(alter=None, truths=TRUTHS, known_density=True) -> Score:
     result = Score()
     for index, truth in enumerate(truths):
         image = read_bgr(truth["path"])
         if alter is not None:
             image = alter(index, image)
-        display = load_profile(truth["profile"]).display((image.shape[1], image.shape[0]))
+        display = (load_profile(truth["profile"]).display((image.shape[1], image.shape[0])) if known_density
+                   else Display(image.shape[1], image.shape[0], None))
         result.add(truth, analyze(image, display))
     print("\n" + result.summary() + "\n" + "\n".join(result.misses))
     return result
@@ -86,3 +87,14 @@ def test_designs_the_analyzer_was_not_built_on_stay_above_their_floor():
     assert score.share(score.kind_right) >= 0.80, score.summary()
     assert score.share(score.label_right) >= 0.90, score.summary()
     assert score.share(score.permission_right) >= 0.95, score.summary()
+
+
+def test_screenshots_of_unknown_density_are_judged_nearly_as_well():
+    # `splashaudit analyze shot.png` with no --profile or --density: the density is assumed from the
+    # width (vision.types.ASSUMED_WIDTH_DP): 2.75 for the 1080 px screens drawn at 3.0 and at 2.625,
+    # 1.83 for the 720 px ones drawn at 2.0.
+    score = _scored(known_density=False)
+    assert score.close_recall >= 0.95, score.summary()
+    assert score.close_precision >= 0.95, score.summary()
+    assert score.share(score.kind_right) >= 0.95, score.summary()
+    assert score.share(score.label_right) >= 0.95, score.summary()

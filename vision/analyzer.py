@@ -14,7 +14,8 @@ from vision.controls import AdCues, find_ad_cues, is_letter_in
 from vision.permission import find_permission_prompt
 from vision.rules import RuleProfile, load_rule_profile
 from vision.screen import classify
-from vision.types import Box, CloseControl, Countdown, Display, Finding, ScreenAnalysis, ScreenKind
+from vision.types import (Box, CloseControl, Countdown, Display, Finding, ScreenAnalysis, ScreenKind,
+                          density_or_assumed)
 from vision.verdicts import judge_screen
 
 #: Around a pop-up card, how far (dp) a close control may sit: a ✕ under the card, or on its corner
@@ -124,7 +125,7 @@ def _confirm_countdown(image: np.ndarray, cues: AdCues, lines, display: Display)
     """
     if cues.countdown is not None:
         return
-    density = display.density or image.shape[1] / 360
+    density = density_or_assumed(display.density, image.shape[1])
     for number in cues.bare_numbers:
         if any(c.box.contains(*number.box.center) for c in cues.skip_controls):
             cues.countdown = number
@@ -241,7 +242,7 @@ def _fill_ad_parts(analysis: ScreenAnalysis, image: np.ndarray, cues: AdCues, ca
                    display: Display) -> None:
     if analysis.screen.kind not in ("splash_ad", "popup"):
         return
-    density = display.density or analysis.size_px[0] / 360
+    density = density_or_assumed(display.density, analysis.size_px[0])
     controls = cues.close_controls
     width, height = analysis.size_px
     if card is not None and analysis.screen.kind == "popup" and not layout.is_sheet(card, width, height):

@@ -18,12 +18,10 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from vision.types import Box, TextLine
+from vision.types import Box, TextLine, density_or_assumed
 
 #: Detection resolution: pixels per dp on the downscaled copy the detector sees.
 DETECT_PX_PER_DP = 1.2
-#: Without a known density, detect at this width.
-DETECT_WIDTH_PX = 432
 #: Lines the recogniser reads below this confidence are dropped as noise.
 MIN_TEXT_CONFIDENCE = 0.5
 
@@ -77,11 +75,7 @@ def warm_up() -> None:
 
 def detect_scale(width_px: int, density: float | None) -> float:
     """Factor (<= 1) to shrink a screenshot by before text detection."""
-    if density:
-        scale = DETECT_PX_PER_DP / density
-    else:
-        scale = DETECT_WIDTH_PX / width_px
-    return min(1.0, scale)
+    return min(1.0, DETECT_PX_PER_DP / density_or_assumed(density, width_px))
 
 
 def _crop_quad(image_bgr: np.ndarray, quad: np.ndarray) -> np.ndarray:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from vision.types import density_or_assumed
+
 
 def at_most(image_bgr: np.ndarray, density: float, px_per_dp: float) -> tuple[np.ndarray, float]:
     """The image shrunk to at most ``px_per_dp`` pixels per dp, and the factor applied (<= 1).
@@ -25,7 +27,7 @@ class Copies:
 
     def __init__(self, image_bgr: np.ndarray, density: float | None):
         self.image = image_bgr
-        self.density = density or image_bgr.shape[1] / 360.0
+        self.density = density_or_assumed(density, image_bgr.shape[1])
         self._made: dict[float, tuple[np.ndarray, float]] = {}
 
     def at_most(self, px_per_dp: float) -> tuple[np.ndarray, float]:
