@@ -193,3 +193,18 @@ def test_the_close_of_a_full_screen_ad_counts_far_from_a_bright_block_in_it():
     analysis = analyze(image, load_profile("iphone-1179x2556-3").display((image.shape[1], image.shape[0])))
     assert analysis.card is not None            # the game board, found as a card
     assert any(Box(1077, 213, 60, 60).contains(*c.box.center) for c in analysis.close_controls)
+
+
+def test_a_full_screen_ad_closed_by_a_cross_is_a_splash_ad_in_chinese_and_an_interstitial_in_english():
+    from vision.screen import classify
+    from vision.types import AdLabel, CloseControl, JumpButton
+
+    cross = CloseControl(box=Box(1000, 120, 48, 48), kind="glyph", text="✕", confidence=1.0)
+
+    def kind(label: str, jump: str) -> str:
+        cues = AdCues([], [cross], None, AdLabel(Box(40, 2200, 60, 30), label),
+                      [JumpButton(Box(300, 2000, 480, 120), jump)])
+        return classify(cues, None, None, status_bar_shown=False).kind
+
+    assert kind("广告", "立即下载") == "splash_ad"
+    assert kind("Test Ad", "INSTALL") == "popup"

@@ -34,6 +34,11 @@ def classify(cues: AdCues, card: Box | None, permission: PermissionPrompt | None
         if status_bar_shown:
             return ScreenKind("popup", 0.7, [f"dismiss control '{cues.dismiss_controls[0].text}'",
                                              "status bar shown: an interstitial", *ad_signs])
+        if _in_english(cues):
+            # Launch splash ads are the Chinese market's form; an English full-screen ad closed by a ✕
+            # is an ad SDK's interstitial (AdMob and the like also hide the status bar).
+            return ScreenKind("popup", 0.6, [f"dismiss control '{cues.dismiss_controls[0].text}'",
+                                             "full screen, in English: an ad SDK's interstitial", *ad_signs])
         return ScreenKind("splash_ad", 0.7, [f"dismiss control '{cues.dismiss_controls[0].text}'",
                                              "full screen, no status bar", *ad_signs])
     if len(ad_signs) >= 2:
@@ -51,3 +56,9 @@ def _ad_signs(cues: AdCues) -> list[str]:
     if cues.jump_buttons:
         signs.append(f"jump button '{cues.jump_buttons[0].text}'")
     return signs
+
+
+def _in_english(cues: AdCues) -> bool:
+    """Whether the ad's own words (its label and jump buttons) are all in Latin letters."""
+    words = [b.text for b in cues.jump_buttons] + ([cues.ad_label.text] if cues.ad_label else [])
+    return bool(words) and all(text.isascii() for text in words)
