@@ -208,3 +208,36 @@ def test_a_full_screen_ad_closed_by_a_cross_is_a_splash_ad_in_chinese_and_an_int
 
     assert kind("广告", "立即下载") == "splash_ad"
     assert kind("Test Ad", "INSTALL") == "popup"
+
+
+# An avatar's "K" at search resolution, as the brightness mask of a held-out screen gave it.
+_K = """
+111000000001110
+111000000111110
+111000000111100
+111000001111000
+111000011110000
+111000111100000
+111001111000000
+111111110000000
+111111111000000
+111111111000000
+111100111100000
+111000011110000
+111000001111000
+111000001111100
+111000000111110
+111000000011110
+111000000001111"""
+
+
+def test_a_letter_k_follows_both_diagonals_but_is_no_mirror_image_of_itself():
+    from vision import glyphs
+
+    k = np.array([[int(c) for c in row] for row in _K.split()], np.uint8)
+    assert glyphs.x_shape_score(k) > 0                       # the diagonal tests alone take it
+    assert not glyphs._mirror_symmetric(k)
+    cross = np.zeros((17, 17), np.uint8)
+    cv2.line(cross, (1, 1), (15, 15), 1, 3)
+    cv2.line(cross, (15, 1), (1, 15), 1, 3)
+    assert glyphs.x_shape_score(cross) > 0 and glyphs._mirror_symmetric(cross)

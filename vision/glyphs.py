@@ -157,8 +157,9 @@ def _component_hits(mask: np.ndarray, density: float) -> list[tuple[Box, float]]
         patch = (labels[y:y + h, x:x + w] == i).astype(np.uint8)
         score = x_shape_score(patch) if max(w, h) <= MAX_GLYPH_DP * density else 0.0
         if score:
-            # A letter keeps score 0: not a control, but still counted when telling texture.
-            letter = _flanked_by_letters(stats, i)
+            # A letter keeps score 0: not a control, but still counted when telling texture. So does
+            # a ✕-like shape that is not its own mirror image (K: a stem and two arms).
+            letter = _flanked_by_letters(stats, i) or not _mirror_symmetric(patch)
             hits.append((Box(int(x), int(y), int(w), int(h)), 0.0 if letter else score))
             continue
         inner = _without_outer_ring(patch)
@@ -166,8 +167,22 @@ def _component_hits(mask: np.ndarray, density: float) -> list[tuple[Box, float]]
                 and (score := x_shape_score(inner)):
             ih, iw = inner.shape
             # Place the inner ✕ back in screen coordinates (it is centred in its ring).
-            hits.append((Box(int(x + (w - iw) / 2), int(y + (h - ih) / 2), int(iw), int(ih)), score))
+            hits.append((Box(int(x + (w - iw) / 2), int(y + (h - ih) / 2), int(iw), int(ih)),
+                         score if _mirror_symmetric(inner) else 0.0))
     return hits
+
+
+#: Share of a ✕'s pixels (intersection over union) its mirror images cover, left to right and top to
+#: bottom. Anti-aliased ✕ at search resolution keep 0.7 and more; K and similar letters fall below.
+MIN_MIRROR_OVERLAP = 0.6
+
+
+def _mirror_symmetric(patch: np.ndarray) -> bool:
+    shape = patch > 0
+    for mirrored in (shape[:, ::-1], shape[::-1, :]):
+        if (shape & mirrored).sum() / max(int((shape | mirrored).sum()), 1) < MIN_MIRROR_OVERLAP:
+            return False
+    return True
 
 
 def enclosing_shape(image_bgr: np.ndarray, inner: Box, max_growth: float = 3.2,
