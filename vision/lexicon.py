@@ -61,9 +61,10 @@ PURPOSE_PATTERN = re.compile(
     r"why we need|we use|used to|so that|to (show|find|help|let|provide|scan|take|save|upload|recommend)|"
     r"in order to|purpose", re.IGNORECASE)
 
-_COUNTDOWN = re.compile(r"^\(?(\d{1,2})\)?\s*(s|秒|sec|secs|seconds?)?$", re.IGNORECASE)
-#: Countdowns in words: "Reward in 5s", "Skip in 5", "5 seconds remaining", "8秒后可领取奖励", "剩余5秒".
-_COUNTDOWN_PHRASES = [
+#: A countdown alone ("5", "5s", "(5)", "3秒"), or in words: "Reward in 5s", "Skip in 5",
+#: "5 seconds remaining", "8秒后可领取奖励", "剩余5秒". Group ``n`` holds the seconds.
+_COUNTDOWNS = [
+    re.compile(r"^\(?(?P<n>\d{1,2})\)?\s*(s|秒|sec|secs|seconds?)?$", re.IGNORECASE),
     re.compile(r"^(reward|skip|close|ad|video|(you can )?skip (this )?ad|(ad|video) ends?)( will end)? in "
                r"(?P<n>\d{1,2}) ?(s|sec|secs|seconds?)?$", re.IGNORECASE),
     re.compile(r"^(?P<n>\d{1,2}) ?(s|sec|secs|seconds?) (remaining|left)$", re.IGNORECASE),
@@ -81,12 +82,12 @@ def normalise(text: str) -> str:
 
 
 def countdown_seconds(text: str) -> int | None:
-    """Seconds shown by a bare countdown such as "5", "5s", "3秒" or "(5)"; None for anything else."""
+    """Seconds shown by a countdown ("5", "5s", "3秒", "(5)", "Reward in 5s"); None for anything else."""
     text = " ".join(unicodedata.normalize("NFKC", text).split())
-    match = _COUNTDOWN.match(text) or next(filter(None, (p.match(text) for p in _COUNTDOWN_PHRASES)), None)
+    match = next(filter(None, (pattern.match(text) for pattern in _COUNTDOWNS)), None)
     if not match:
         return None
-    seconds = int(match.group("n") if "n" in match.re.groupindex else match.group(1))
+    seconds = int(match.group("n"))
     return seconds if 0 < seconds <= 60 else None
 
 
@@ -120,14 +121,18 @@ def close_label(text: str) -> tuple[str, int | None] | None:
     return None
 
 
+_CLOSE_WORDS_LONGEST_FIRST = tuple(sorted((w for w in SKIP_WORDS | DISMISS_WORDS if len(w) >= 2),
+                                           key=len, reverse=True))
+
+
 def close_word_at_edge(text: str) -> str | None:
     """"start" or "end" when a line that is not itself a close label begins or ends with one (the
     detector may run a pop-up's "关闭" and the dimmed text beside it into one line), else None."""
     norm = normalise(text)
     if close_label(text) is not None:
         return None
-    for word in sorted(SKIP_WORDS | DISMISS_WORDS, key=len, reverse=True):
-        if len(word) >= 2 and len(norm) > len(word):
+    for word in _CLOSE_WORDS_LONGEST_FIRST:
+        if len(norm) > len(word):
             if norm.endswith(word):
                 return "end"
             if norm.startswith(word):
