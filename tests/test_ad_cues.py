@@ -1,4 +1,5 @@
-"""Ad cues beyond the lexicon: which numbers are countdowns, words in frames or run into other lines, ✕ that are letters, screen kinds."""
+"""Ad cues beyond the lexicon: which numbers are countdowns, words in frames or run into other
+lines, ✕ shapes that are letters, and screen kinds."""
 
 import cv2
 import numpy as np
