@@ -183,13 +183,22 @@ INK_LEVELS = 40
 MIN_WORD_GAP = 0.35
 
 
+def _background(crop: np.ndarray) -> int:
+    """A line's background: its most common grey level."""
+    return int(np.bincount(crop.ravel()).argmax())
+
+
+def _ink(crop: np.ndarray, background: int) -> np.ndarray:
+    """Where a line's pixels stand far from its background."""
+    return np.abs(crop.astype(np.int16) - background) >= INK_LEVELS
+
+
 def _widest_gap(gray: np.ndarray, box: Box) -> tuple[int, int] | None:
     """(start, end) x of the widest inkless run of columns inside a line, if wide enough."""
     crop = gray[box.y:box.y2, box.x:box.x2]
     if crop.size == 0:
         return None
-    background = int(np.bincount(crop.ravel()).argmax())
-    inked = np.flatnonzero((np.abs(crop.astype(np.int16) - background) >= INK_LEVELS).any(axis=0))
+    inked = np.flatnonzero(_ink(crop, _background(crop)).any(axis=0))
     if len(inked) < 2:
         return None
     steps = np.diff(inked)
@@ -202,8 +211,8 @@ def _widest_gap(gray: np.ndarray, box: Box) -> tuple[int, int] | None:
 def _levels(crop: np.ndarray) -> tuple[int, int]:
     """(background, ink) grey levels of a piece of a line: its most common level, and the median of
     the pixels far from it."""
-    background = int(np.bincount(crop.ravel()).argmax())
-    ink = crop[np.abs(crop.astype(np.int16) - background) >= INK_LEVELS]
+    background = _background(crop)
+    ink = crop[_ink(crop, background)]
     return background, int(np.median(ink)) if ink.size else background
 
 
