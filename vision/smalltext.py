@@ -231,11 +231,13 @@ def split_off_close_words(image_bgr: np.ndarray, lines: list[TextLine]) -> list[
     """Close words ("关闭", "Later") read as part of a line whose other words stand far off and are
     drawn apart: a pop-up's control next to the dimmed text behind it, run into one line by the
     detector."""
+    candidates = [(line, side) for line in lines if (side := lexicon.close_word_at_edge(line.text))]
+    if not candidates:
+        return []    # nearly every screen: no grey copy of the whole frame is made for nothing
     gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
     boxes = []
-    for line in lines:
-        side = lexicon.close_word_at_edge(line.text)
-        gap = _widest_gap(gray, line.box) if side else None
+    for line, side in candidates:
+        gap = _widest_gap(gray, line.box)
         if gap is not None and _drawn_apart(gray, line.box, gap):
             boxes.append(Box(gap[1], line.box.y, line.box.x2 - gap[1], line.box.h) if side == "end"
                          else Box(line.box.x, line.box.y, gap[0] - line.box.x, line.box.h))
