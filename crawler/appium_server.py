@@ -62,11 +62,18 @@ def appium_reachable(url: str, timeout_s: float = 3.0) -> bool:
     return appium_status(url, timeout_s) is not None
 
 
-def require_appium(url: str, timeout_s: float = 3.0) -> None:
-    """Raise ``EnvironmentProblem`` unless an Appium server answers at ``url``."""
-    if not appium_reachable(url, timeout_s):
+def require_appium(url: str, timeout_s: float = 3.0) -> dict:
+    """The server's ``/status`` value; ``EnvironmentProblem`` unless an Appium server (or Grid) answers."""
+    status = appium_status(url, timeout_s)
+    if status is None:
         raise EnvironmentProblem(f"Appium unreachable at {url} (GET {url.rstrip('/')}/status "
                                  f"got no answer within {timeout_s:g} s)")
+    return status
+
+
+def is_grid(status: dict) -> bool:
+    """A Selenium Grid's ``/status`` lists its nodes; an Appium server's does not."""
+    return "nodes" in status
 
 
 def _children_of(pid: int) -> list[int]:

@@ -7,9 +7,10 @@
   attempts, completions) and one row per attempt. An app is recorded ``done`` only after ``run_check``
   returned and wrote its ``result.json`` (atomically), so a killed run loses at most the apps in flight;
   rerunning the same command skips apps already done (``--force`` redoes them).
-- A check that loses its node or session (an exception out of ``run_check``, a check error, a launch
-  error) is retried once (the Grid picks another free node); failing again, the app is done with the
-  verdict ``inconclusive`` and the reason.
+- A check that loses its node or session (an exception out of ``run_check``, an incomplete check, a
+  launch error) is retried once (the Grid picks another free node); failing again, the app is
+  ``failed``: verdict ``inconclusive`` with the reason, exit code 3 (never a violation), and the next
+  run of the same command checks it again.
 - At the end (and after an interruption) ``summary.csv``, ``summary.html`` and ``junit.xml`` are written
   for every app of the APPS file from the state and the apps' ``result.json``.
 """
@@ -53,6 +54,7 @@ CSV_COLUMNS = ("app", "platform", "profile", "device", "verdict", "violations", 
                "duration_s", "attempts", "error", "report", "line")
 _SEVERITY = {"violation": 0, "inconclusive": 1, "warning": 2, "pass": 3, "": 4}
 EXIT_INTERRUPTED = 130
+FINISHED = ("done", "failed")          # statuses with a verdict to report ("failed" is checked again next run)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS apps (
@@ -122,10 +124,11 @@ class Store:
                  (time.time(), outcome, error, attempt_id))
 
     def done(self, key: str, run_id: int, *, verdict: str, exit_code: int, error: str | None,
-             rules: dict[str, list[str]], duration_s: float) -> None:
-        self._do("UPDATE apps SET status='done', verdict=?, exit_code=?, error=?, violations=?, warnings=?, "
+             rules: dict[str, list[str]], duration_s: float, status: str = "done") -> None:
+        """The app's check is over: ``done``, or ``failed`` (lost twice; the next run tries it again)."""
+        self._do("UPDATE apps SET status=?, verdict=?, exit_code=?, error=?, violations=?, warnings=?, "
                  "inconclusive=?, duration_s=?, finished=?, run_id=?, completions=completions+1 WHERE key=?",
-                 (verdict, exit_code, error, " ".join(rules["violation"]), " ".join(rules["warning"]),
+                 (status, verdict, exit_code, error, " ".join(rules["violation"]), " ".join(rules["warning"]),
                   " ".join(rules["inconclusive"]), duration_s, time.time(), run_id, key))
 
     def failed(self, key: str, error: str) -> None:
@@ -149,11 +152,13 @@ def _first_line(text) -> str:
 
 
 def check_problem(result) -> str | None:
-    """Why a finished ``run_check`` cannot be trusted as complete (lost node or session), or None."""
-    if result.error:
-        return result.error
+    """Why a returned ``run_check`` cannot be trusted as complete (lost node or session), or None.
+
+    A launch in which the app crashed is the app's doing, judged as such, not a reason to retry."""
+    if result.error or not result.complete:
+        return result.error or "the check did not finish"
     for launch in result.launches:
-        if launch.error:
+        if launch.error and not launch.crashed:
             return f"launch {launch.index}: {launch.error}"
     return None
 
@@ -242,15 +247,15 @@ class Batch:
         data = _load_result(folder) or {}
         findings = data.get("findings") or []
         lists = rule_lists(findings)
-        if problem:
+        if problem:               # failed, retryable: a later run checks it again; never a violation
             verdict, error = "inconclusive", f"check failed twice (node or session lost): {problem}"
-            code = EXIT_VIOLATION if lists["violation"] else EXIT_ENVIRONMENT
+            code = EXIT_ENVIRONMENT
         else:
             verdict, error = result.verdict, None
             code = result.exit_code
         duration = round(time.time() - started, 2)
         self.store.done(entry.key, self.run_id, verdict=verdict, exit_code=code, error=error, rules=lists,
-                        duration_s=duration)
+                        duration_s=duration, status="failed" if problem else "done")
         with self.count_lock:
             self.counts["failed" if problem else "done"] += 1
         style = {"violation": "bold red", "warning": "yellow", "pass": "green"}.get(verdict, "dim")
@@ -314,13 +319,13 @@ class Batch:
         for entry in self.entries:
             row = self.store.row(entry.key)
             folder = self.out_dir / entry.folder
-            data = _load_result(folder) if row is not None and row["status"] == "done" else None
+            done = row is not None and row["status"] in FINISHED
+            data = _load_result(folder) if done else None
             device = ""
             if data:
                 reported = (data.get("device") or {}).get("reported") or {}
                 device = entry.profile + (f" {reported.get('width_px')}x{reported.get('height_px')}"
                                           if reported.get("width_px") else "")
-            done = row is not None and row["status"] == "done"
             rows.append({
                 "app": entry.app, "platform": entry.platform, "profile": entry.profile, "device": device,
                 "folder": entry.folder, "line": entry.line,
@@ -344,7 +349,7 @@ class Batch:
                  "junit": junit.write(self.out_dir / "junit.xml", [
                      {"app": r["app"], "folder": r["folder"], "verdict": r["verdict"] or "not checked",
                       "duration_s": r["duration_s"], "findings": r["findings"],
-                      "problem": (r["error"] or None) if r["status"] == "done" else
+                      "problem": (r["error"] or None) if r["status"] in FINISHED else
                       (r["error"] or "not checked yet (the batch was interrupted before this app)")}
                      for r in rows]),
                  "html": write_summary_html(self.out_dir / "summary.html", rows, bad_lines, self.target.label)}

@@ -1,7 +1,9 @@
 """`splashaudit check`: run the probe plan on one app and write result.json, frames and report.html.
 
 Results are written after every launch, so an interrupted check (Ctrl-C, a lost device) leaves what
-it gathered on disk; the Appium server it started is stopped on every path out.
+it gathered on disk; the Appium server it started is stopped on every path out. Until the whole plan
+has run, result.json says ``complete: false`` and the verdict ``incomplete``; rules whose probes did
+not run are ``inconclusive`` ("not probed: ..."), never ``pass``.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler import atomic
-from crawler.appium_server import AppiumServer, EnvironmentProblem, require_appium
+from crawler.appium_server import AppiumServer, EnvironmentProblem, is_grid, require_appium
 from crawler.devices import DeviceError, open_device
-from crawler.probe_verdicts import judge_launches
+from crawler.devices.faults import DeviceLost, server_label
+from crawler.probe_verdicts import judge_launches, mark_unprobed, unprobed_findings
 from crawler.probes import Launch, ProbeSettings, Prober
 from crawler.profiles import DeviceProfile
 from crawler.reports import annotate, html
@@ -24,7 +27,9 @@ from vision import Display, ocr
 from vision.rules import RuleProfile
 from vision.types import worst_verdict
 
-EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 1, 2, 3
+EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: This many launches in a row ending in an app crash end the check: the app cannot be judged.
+MAX_CRASHES_IN_A_ROW = 3
 
 
 @dataclass
@@ -38,16 +43,21 @@ class CheckResult:
     finished_s: float | None = None
     error: str | None = None
     interrupted: bool = False
+    complete: bool = False                  # the whole plan ran: only then is the verdict final
 
     @property
     def verdict(self) -> str:
+        if not self.complete:
+            return "incomplete"
         return worst_verdict(f.verdict for f in self.findings)
 
     @property
     def exit_code(self) -> int:
-        if self.verdict == "violation":
-            return EXIT_VIOLATION
-        return EXIT_ENVIRONMENT if self.error else EXIT_OK
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if not self.complete:
+            return EXIT_ENVIRONMENT         # lost Appium/Grid/device, or an app that kept crashing
+        return EXIT_VIOLATION if self.verdict == "violation" else EXIT_OK
 
 
 def _frame_dict(frame: Frame) -> dict:
@@ -66,13 +76,16 @@ def _launch_dict(launch: Launch) -> dict:
             "action": launch.action, "foreground_before": fg(launch.foreground_before),
             "foreground_after": fg(launch.foreground_after), "duration_s": launch.duration_s,
             "frames_sampled_per_s": launch.sampled_per_s, "frames_analysed": launch.analysed,
-            "events": [{"t_s": e.t_s, "what": e.what, "detail": e.detail} for e in launch.events],
+            "lost": launch.lost, "crashed": launch.crashed,
+            "events": [{"t_s": e.t_s, "what": e.what, "detail": e.detail, "frame": e.frame}
+                       for e in launch.events],
             "frames": [_frame_dict(f) for f in launch.frames]}
 
 
 def result_dict(result: CheckResult) -> dict:
     return {"app": result.app, "platform": result.platform, "device": result.device,
-            "verdict": result.verdict, "error": result.error, "interrupted": result.interrupted,
+            "verdict": result.verdict, "complete": result.complete, "error": result.error,
+            "interrupted": result.interrupted,
             "findings": [finding_dict(f) for f in result.findings],
             "launches": [_launch_dict(l) for l in result.launches],
             "timings": {"started": result.started_s, "finished": result.finished_s,
@@ -99,6 +112,14 @@ class Evidence:
                                 self.frames_dir / f"{name}.annotated.png")
         frame.file = f"frames/{name}.png"
 
+    def keep_events(self, launch: Launch) -> None:
+        """File the frames events carry (what the screen showed when the app crashed)."""
+        for event in launch.events:
+            if event.png is not None and event.frame is None:
+                name = f"launch{launch.index}-{event.t_s:05.2f}s-{event.what}.png"
+                (self.frames_dir / name).write_bytes(event.png)
+                event.frame, event.png = f"frames/{name}", None
+
 
 def write_outputs(out_dir: Path, result: CheckResult) -> None:
     data = result_dict(result)
@@ -118,6 +139,8 @@ def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfil
     out_dir.mkdir(parents=True, exist_ok=True)
     result = CheckResult(app, profile.platform, {"profile": profile.name})
     evidence = Evidence(out_dir)
+    planned: list[str] = []
+
     def record(launch, frame):
         evidence.keep(launch, frame)
         if on_event:
@@ -126,28 +149,69 @@ def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfil
         with ExitStack() as stack:
             if appium_url is None:
                 appium_url = stack.enter_context(AppiumServer(out_dir / "logs")).url
+                server = server_label(appium_url)
             else:
-                require_appium(appium_url)
+                server = server_label(appium_url, "Selenium Grid" if is_grid(require_appium(appium_url))
+                                      else "Appium")
             device = stack.enter_context(open_device(profile, appium_url))
-            info = device.display_info()
-            result.device.update(reported={"width_px": info.width_px, "height_px": info.height_px,
-                                           "density": info.density, "source": info.source})
-            display = profile.display((info.width_px, info.height_px))
-            if info.density:
-                display = Display(display.width_px, display.height_px, info.density, display.px_per_mm,
-                                  display.status_bar_dp, display.gesture_bar_dp)
+            device.server, device.moment = server, "setup"
+            display = _display(device, profile, result)
             ocr.warm_up()
             prober = Prober(device, app, display, rules, settings, on_event=record)
-            for index, probe in enumerate(_plan(prober, probes), start=1):
-                result.launches.append(probe(index))
-                result.findings = judge_launches(result.launches, rules)
-                write_outputs(out_dir, result)
+            plan = _plan(prober, probes)
+            planned = _plan_kinds(probes)
+            _run_plan(plan, planned, result, evidence, rules, out_dir)
     except (EnvironmentProblem, DeviceError) as exc:
         result.error = str(exc).splitlines()[0][:300]
     except KeyboardInterrupt:
         result.interrupted, result.error = True, "interrupted (Ctrl-C)"
     finally:
-        result.findings = judge_launches(result.launches, rules) if result.launches else []
+        result.findings = _judge(result, rules, planned)
         result.finished_s = time.time()
         write_outputs(out_dir, result)
     return result
+
+
+def _plan_kinds(probes: int) -> list[str]:
+    return ["observe", "close"] + ["body_tap"] * max(probes - 2, 1)
+
+
+def _display(device, profile: DeviceProfile, result: CheckResult) -> Display:
+    info = device.display_info()
+    result.device.update(reported={"width_px": info.width_px, "height_px": info.height_px,
+                                   "density": info.density, "source": info.source})
+    display = profile.display((info.width_px, info.height_px))
+    if info.density:
+        display = Display(display.width_px, display.height_px, info.density, display.px_per_mm,
+                          display.status_bar_dp, display.gesture_bar_dp)
+    return display
+
+
+def _run_plan(plan: list, planned: list[str], result: CheckResult, evidence: Evidence, rules: RuleProfile,
+              out_dir: Path) -> None:
+    """Run the probes in order, writing the result after each; stop at a lost device or a crashing app."""
+    crashes = 0
+    for index, probe in enumerate(plan, start=1):
+        launch = probe(index)
+        result.launches.append(launch)
+        evidence.keep_events(launch)
+        if launch.lost:
+            raise DeviceLost(launch.lost)
+        crashes = crashes + 1 if launch.crashed else 0
+        if crashes >= MAX_CRASHES_IN_A_ROW:
+            result.error = (f"the app crashed in {crashes} launches in a row "
+                            f"({index - crashes + 1}-{index}); last: {launch.crashed}")[:300]
+            return
+        result.findings = _judge(result, rules, planned, running="the check is still running (or was killed)")
+        write_outputs(out_dir, result)
+    result.complete = True
+
+
+def _judge(result: CheckResult, rules: RuleProfile, planned: list[str],
+           running: str = "the check stopped early") -> list:
+    if not result.launches:
+        reason = result.error or "no launch ran"
+        return unprobed_findings(rules, reason)
+    findings = judge_launches(result.launches, rules)
+    return mark_unprobed(findings, result.launches, planned, rules, stopped=None if result.complete
+                         else result.error or running)

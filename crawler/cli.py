@@ -1,12 +1,15 @@
 """The `splashaudit` command line.
 
-Exit codes (all commands): 0 no violation; 1 some violation; 2 usage or input error (bad file,
-unknown profile, bad rule profile); 3 environment (Appium unreachable, device or app missing).
+Exit codes (all commands): 0 no violation; 1 some violation found by a finished check; 2 usage or
+input error (bad file, unknown profile, bad rule profile); 3 environment (Appium or the Grid unreachable
+or lost, device or app missing or crashing, the check could not finish); 130 interrupted.
+Failures print one line on stderr; ``splashaudit --debug ...`` adds the Python traceback.
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
 from pathlib import Path
 from typing import Optional
 
@@ -18,9 +21,17 @@ from rich.table import Table
 from crawler.profiles import ProfileError, available_profiles, load_profile
 from vision.rules import RuleProfileError, load_rule_profile
 
-EXIT_USAGE = 2
+EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 2, 3, 130
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  pretty_exceptions_enable=False,
                   help="Audit app splash ads and pop-ups: find it and close it (找得到，关得了).")
+DEBUG = {"on": False}
+
+
+@app.callback()
+def _options(debug: bool = typer.Option(False, "--debug", "-v", help="Print the Python traceback of a failure.")
+             ) -> None:
+    DEBUG["on"] = debug
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
@@ -123,11 +134,11 @@ def check(
         raise fail(f"profile {device.name} is for {device.platform}, not {platform}")
     result = check_cmd.run_check(target, device, out, rule_profile, appium_url=appium, probes=probes,
                                  on_event=_progress_printer())
-    if result.error:
-        print(f"splashaudit: {target}: {result.error}", file=sys.stderr)
-    out.mkdir(parents=True, exist_ok=True)
-    err.print(f"{escape(target)}: {result.verdict} · report: {out / 'report.html'}", highlight=False)
-    raise typer.Exit(130 if result.interrupted else result.exit_code)
+    # One line, never wrapped: what came of it, why it is not final, where the report is.
+    why = f": {result.error}" if result.error else ""
+    prefix = "splashaudit: " if result.error else ""
+    print(f"{prefix}{target}: {result.verdict}{why} · report: {out / 'report.html'}", file=sys.stderr)
+    raise typer.Exit(result.exit_code)
 
 
 @app.command()
@@ -256,7 +267,19 @@ def batch(
 
 
 def main() -> None:
-    app()
+    """The command line, with no Python traceback for the user unless ``--debug`` asked for one."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("splashaudit: interrupted", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:          # noqa: BLE001 - the last line of defence: one line, a known code
+        if DEBUG["on"]:
+            traceback.print_exc()
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        print(f"splashaudit: internal error: {type(exc).__name__}: {first} (run with --debug for the "
+              f"traceback)", file=sys.stderr)
+        sys.exit(EXIT_ENVIRONMENT)
 
 
 if __name__ == "__main__":

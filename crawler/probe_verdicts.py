@@ -114,3 +114,49 @@ def judge_launches(launches: list[Launch], rules: RuleProfile) -> list[Finding]:
         if body:
             findings.append(fullscreen_jump(body, rules))
     return findings + _permission_findings(launches)
+
+
+#: The probe each rule needs a finished launch of; the other ad rules are judged on any ad frame.
+PROBE_OF = {"CLOSE_PRESENT": "observe", "CLOSE_EFFECTIVE": "close", "FULLSCREEN_JUMP": "body_tap"}
+
+
+def _not_probed(rules: RuleProfile, rule: str, reason: str) -> Finding:
+    return finding(rules, rule, "inconclusive", f"未完成检测：{reason}", f"not probed: {reason}",
+                   not_probed=reason)
+
+
+def unprobed_findings(rules: RuleProfile, reason: str) -> list[Finding]:
+    """Every ad rule inconclusive for ``reason`` (no launch ran at all)."""
+    return [_not_probed(rules, rule, reason) for rule in AD_RULES]
+
+
+def mark_unprobed(findings: list[Finding], launches: list[Launch], planned: list[str], rules: RuleProfile,
+                  stopped: str | None) -> list[Finding]:
+    """``findings`` made honest about what did not run, so that no rule passes (or fails) unprobed.
+
+    A rule whose probe has no launch that finished (device lost, app crashed, never reached) is
+    inconclusive with the reason. When the check ``stopped`` before its plan ran out, ad rules it
+    never reached are inconclusive too, and so is FULLSCREEN_JUMP's pass on fewer body taps than planned.
+    """
+    no_ad = key_frame(launches) is None
+    replaced: dict[str, Finding] = {}
+    for rule, kind in PROBE_OF.items():
+        runs = [l for l in launches if l.kind == kind]
+        finished = [l for l in runs if not l.error]
+        reason = next((l.error if f"launch {l.index} " in l.error else f"launch {l.index} ({kind}): {l.error}"
+                       for l in runs if l.error), stopped)
+        current = next((f for f in findings if f.rule == rule), None)
+        short = bool(stopped) and len(finished) < planned.count(kind) and current is not None \
+            and current.verdict == "pass"
+        if reason and (not finished or (no_ad and stopped) or short):
+            replaced[rule] = _not_probed(rules, rule, reason)
+    if stopped and no_ad:
+        replaced.update({rule: _not_probed(rules, rule, stopped) for rule in AD_RULES if rule not in PROBE_OF})
+    kept, seen = [], set()
+    for f in findings:
+        if f.rule not in replaced:
+            kept.append(f)
+        elif f.rule not in seen:
+            kept.append(replaced[f.rule])
+            seen.add(f.rule)
+    return kept + [f for rule, f in replaced.items() if rule not in seen]

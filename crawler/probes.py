@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from crawler.devices.base import Device, DeviceError, Foreground
+from crawler.devices.base import AppCrashed, Device, DeviceError, DeviceLost, Foreground
 from crawler.watch import Frame, Watcher
 from vision import lexicon
 from vision.types import Box, Display, ScreenAnalysis
@@ -32,6 +32,8 @@ class Event:
     t_s: float
     what: str
     detail: str = ""
+    png: bytes | None = field(default=None, repr=False)   # a frame to file with the event (a crash)
+    frame: str | None = None                                # where that frame was filed
 
 
 @dataclass
@@ -50,6 +52,8 @@ class Launch:
     sampled_per_s: float = 0.0
     analysed: int = 0
     duration_s: float = 0.0
+    lost: str | None = None                 # the device or its server went away: the check ends here
+    crashed: str | None = None              # the app died: this launch cannot be judged
 
     def note(self, t_s: float, what: str, detail: str = "") -> None:
         self.events.append(Event(round(t_s, 2), what, detail))
@@ -82,19 +86,21 @@ class Prober:
         self.on_event = on_event or (lambda launch, event: None)
 
     # -- plumbing ---------------------------------------------------------------------------------
-    def _launch(self, index: int, kind: str) -> tuple[Launch, Watcher]:
-        launch = Launch(index, kind)
+    def _launch(self, launch: Launch) -> Watcher:
         with self.lock:
             self.device.cold_launch(self.app)
             launch.foreground_before = self.device.foreground()
         t0 = time.monotonic()
         launch.note(0.0, "launch", launch.foreground_before.identity)
-        return launch, Watcher(self.device, self.display, self.rules, launch.foreground_before,
+        return Watcher(self.device, self.display, self.rules, launch.foreground_before,
                                self.lock, t0)
 
-    def _finish(self, launch: Launch, watcher: Watcher, started: float) -> Launch:
-        if watcher.stats:
+    def _finish(self, launch: Launch, watcher: Watcher | None, started: float) -> Launch:
+        if watcher is not None and watcher.stats:
             launch.sampled_per_s, launch.analysed = watcher.stats.sampled_per_s, watcher.stats.analysed
+        if launch.lost or launch.crashed:
+            launch.duration_s = round(time.monotonic() - started, 2)
+            return launch                   # nothing more to ask of a gone device or a dead app
         with self.lock:
             try:
                 launch.foreground_after = self.device.foreground()
@@ -129,13 +135,33 @@ class Prober:
 
     def _run(self, index: int, kind: str, body) -> Launch:
         started = time.monotonic()
-        launch, watcher = self._launch(index, kind)
+        self.device.moment = f"launch {index} ({kind})"
+        launch, watcher = Launch(index, kind), None
         try:
+            watcher = self._launch(launch)
             body(launch, watcher)
+        except DeviceLost as exc:
+            launch.lost = launch.error = str(exc)[:300]
+            launch.outcome = "not finished: device lost"
+        except AppCrashed as exc:
+            self._crashed(launch, watcher, exc)
         except DeviceError as exc:
             launch.error = str(exc)[:300]
             launch.outcome = launch.outcome or "error"
         return self._finish(launch, watcher, started)
+
+    def _crashed(self, launch: Launch, watcher: Watcher | None, exc: AppCrashed) -> None:
+        """Note the crash with what the screen shows now (an error page), else the last frame seen."""
+        launch.crashed = launch.error = str(exc)[:300]
+        launch.outcome = "app crashed"
+        png = launch.frames[-1].png if launch.frames else None
+        try:
+            with self.lock:
+                png = self.device.screenshot_png()
+        except DeviceError:
+            pass                            # a crashed tab shows nothing: the last frame will do
+        t_s = time.monotonic() - watcher.t0 if watcher is not None else 0.0
+        launch.events.append(Event(round(t_s, 2), "app_crashed", launch.crashed, png=png))
 
     def _wait_for_ad(self, launch: Launch, frames) -> Frame | None:
         """The first ad frame that the next frame confirms: same kind, controls in the same places.

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from crawler.devices.base import Device, DeviceError, Foreground, Jump, decode_png
+from crawler.devices.base import AppCrashed, Device, DeviceError, DeviceLost, Foreground, Jump, decode_png
 from vision import Display, analyze
 from vision.rules import RuleProfile
 from vision.types import ScreenAnalysis
@@ -69,6 +69,8 @@ class FrameSampler:
         self.device, self.lock, self.t0, self.interval_s = device, lock, t0, interval_s
         self.stats = SamplerStats(started_s=time.monotonic())
         self._latest: tuple[float, bytes] | None = None
+        self.failure: DeviceError | None = None     # a lost device or crashed app: no use asking again
+        self._ended = False
         self._stop = threading.Event()
         self._fresh = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="frame-sampler", daemon=True)
@@ -88,6 +90,9 @@ class FrameSampler:
             try:
                 with self.lock:
                     png = self.device.screenshot_png()
+            except (DeviceLost, AppCrashed) as exc:
+                self.failure = exc
+                break
             except Exception as exc:  # a dying session is reported by the watcher, not here
                 self.stats.errors.append(f"{type(exc).__name__}: {exc}"[:200])
                 if len(self.stats.errors) > 5:
@@ -98,6 +103,9 @@ class FrameSampler:
                 self.stats.sampled += 1
                 self._fresh.notify_all()
             self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
+        with self._fresh:
+            self._ended = True
+            self._fresh.notify_all()                # a waiting latest() learns at once that no frame comes
 
     def latest(self, newer_than_s: float, timeout_s: float = 5.0) -> tuple[float, bytes] | None:
         """The newest frame taken after ``newer_than_s``, waiting up to ``timeout_s`` for one."""
@@ -105,7 +113,7 @@ class FrameSampler:
         with self._fresh:
             while self._latest is None or self._latest[0] <= newer_than_s:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self._thread.is_alive():
+                if remaining <= 0 or self._ended or not self._thread.is_alive():
                     return None
                 self._fresh.wait(remaining)
             return self._latest
@@ -133,6 +141,8 @@ class Watcher:
             while time.monotonic() - self.t0 < duration_s:
                 got = sampler.latest(last_t)
                 if got is None:
+                    if sampler.failure is not None:
+                        raise sampler.failure
                     raise DeviceError("; ".join(sampler.stats.errors[-1:]) or "no screenshot came back")
                 last_t, png = got
                 # An unchanged screen encodes to the same bytes: no need to decode it to know.

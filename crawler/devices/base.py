@@ -18,14 +18,12 @@ import cv2
 import numpy as np
 from selenium.common.exceptions import WebDriverException
 
+from crawler.devices.faults import (AppCrashed, DeviceError, DeviceLost, crash_cause,  # noqa: F401 (re-export)
+                                    guarded, lost_cause, server_label)
 from crawler.profiles import DeviceProfile
 
 Platform = Literal["android", "ios", "web"]
 JumpKind = Literal["none", "other_app", "browser", "store", "ad_activity", "other_origin", "new_window"]
-
-
-class DeviceError(RuntimeError):
-    """A device command failed (session gone, app not installed, tap not delivered, ...)."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +132,22 @@ class Device(abc.ABC):
 
     platform: Platform
     profile: DeviceProfile
+    #: Who answers for the device and what we were doing, for the one line a lost device gets
+    #: ("Appium at 127.0.0.1:4723 stopped answering during launch 2 (close)"); callers set ``moment``.
+    server: str = "the device server"
+    moment: str = "setup"
+
+    #: The calls of this interface; in every subclass each is wrapped by ``faults.guarded``.
+    CALLS = ("cold_launch", "foreground", "screenshot_png", "page_source", "tap", "display_info",
+             "app_running", "element_box")
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in cls.CALLS:
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "__isabstractmethod__", False) \
+                    and not getattr(method, "__guarded__", False):
+                setattr(cls, name, guarded(method))
 
     @abc.abstractmethod
     def cold_launch(self, app: str) -> None:
@@ -191,15 +205,22 @@ class DriverDevice(Device):
         from appium import webdriver as appium_webdriver
 
         try:
-            return cls(profile, appium_webdriver.Remote(appium_url, options=options))
-        except (WebDriverException, OSError) as exc:
-            raise DeviceError(f"could not start a {automation} session on {appium_url}: {exc}") from exc
+            device = cls(profile, appium_webdriver.Remote(appium_url, options=options))
+        except Exception as exc:      # refused, reset, MaxRetryError, session not created: one line
+            if not isinstance(exc, (WebDriverException, OSError)) and lost_cause(exc) is None:
+                raise
+            raise DeviceError(f"could not start a {automation} session on {appium_url}: "
+                              f"{session_error(exc)}") from exc
+        device.server = server_label(appium_url)
+        return device
 
     def _tap_scaled(self, x_px: float, y_px: float, px_per_unit: float) -> None:
         """Tap at screenshot px, given how many px make one of the driver's units (CSS px, points)."""
         try:
             w3c_tap(self.driver, x_px / px_per_unit, y_px / px_per_unit)
         except WebDriverException as exc:
+            if lost_cause(exc) or crash_cause(exc):
+                raise                 # not the tap's fault: guarded() names what died
             raise DeviceError(f"tap at ({x_px:.0f}, {y_px:.0f}) px was not delivered: {exc.msg}") from exc
 
     def close(self) -> None:
@@ -207,8 +228,15 @@ class DriverDevice(Device):
         if driver is not None:
             try:
                 driver.quit()
-            except (WebDriverException, OSError):
-                pass   # the session is gone already: closing is done
+            except Exception as exc:  # noqa: BLE001 - a dead server cannot end its session; nothing to do
+                if not isinstance(exc, (WebDriverException, OSError)) and lost_cause(exc) is None:
+                    raise
+
+
+def session_error(exc: BaseException) -> str:
+    """The first line of why a session could not start (selenium's messages run to a stack trace)."""
+    text = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
+    return text.strip().splitlines()[0][:200]
 
 
 def w3c_tap(driver, x: float, y: float, *, hold_s: float = 0.05) -> None:

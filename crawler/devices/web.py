@@ -15,11 +15,12 @@ import tempfile
 import urllib.parse
 
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import JavascriptException, WebDriverException
 from selenium.webdriver.common.options import ArgOptions
 
 from crawler.appium_server import free_port
-from crawler.devices.base import DeviceError, DisplayInfo, DriverDevice, Foreground
+from crawler.devices.base import DeviceError, DisplayInfo, DriverDevice, Foreground, session_error
+from crawler.devices.faults import AppCrashed, crash_cause, lost_cause, server_label
 from crawler.profiles import DeviceProfile
 from vision.types import Box
 
@@ -44,6 +45,23 @@ def css_metrics(profile: DeviceProfile) -> dict:
     w_px, h_px = profile.screen_px
     return {"width": round(w_px / profile.density), "height": round(h_px / profile.density),
             "pixelRatio": profile.density, "touch": True}
+
+
+def _new_session(profile: DeviceProfile, appium_url: str, timeout_s: float):
+    """A new Chromium session (driver, its profile directory); ``DeviceError`` in one line if none."""
+    user_data_dir = tempfile.mkdtemp(prefix="splashaudit-chromium-")
+    options = ArgOptions()
+    for name, value in web_capabilities(profile, user_data_dir, free_port()).items():
+        options.set_capability(name, value)
+    try:
+        driver = webdriver.Remote(appium_url, options=options)
+    except Exception as exc:          # refused, reset, MaxRetryError, session not created: one line
+        shutil.rmtree(user_data_dir, ignore_errors=True)
+        if not isinstance(exc, (WebDriverException, OSError)) and lost_cause(exc) is None:
+            raise
+        raise DeviceError(f"could not start a Chromium session on {appium_url}: {session_error(exc)}") from exc
+    driver.set_page_load_timeout(timeout_s)
+    return driver, user_data_dir
 
 
 def web_capabilities(profile: DeviceProfile, user_data_dir: str, chromedriver_port: int) -> dict:
@@ -83,23 +101,31 @@ class WebDevice(DriverDevice):
         self.app_url: str | None = None
         self._pixel_ratio: float | None = None
         self._fast_screenshots = True
+        self.appium_url: str | None = None
+        self.timeout_s = 60.0
+        self._adopt(driver)
+
+    def _adopt(self, driver) -> None:
         # chromedriver's DevTools passthrough; Appium's Chromium driver and Selenium Grid forward it.
         driver.command_executor.add_command(_CDP_COMMAND, "POST", "/session/$sessionId/goog/cdp/execute")
 
     @classmethod
     def connect(cls, profile: DeviceProfile, appium_url: str, *, timeout_s: float = 60.0) -> WebDevice:
         """Open a session on ``appium_url`` with a fresh Chromium profile directory."""
-        user_data_dir = tempfile.mkdtemp(prefix="splashaudit-chromium-")
-        options = ArgOptions()
-        for name, value in web_capabilities(profile, user_data_dir, free_port()).items():
-            options.set_capability(name, value)
-        try:
-            driver = webdriver.Remote(appium_url, options=options)
-        except (WebDriverException, OSError) as exc:
-            shutil.rmtree(user_data_dir, ignore_errors=True)
-            raise DeviceError(f"could not start a Chromium session on {appium_url}: {exc}") from exc
-        driver.set_page_load_timeout(timeout_s)
-        return cls(profile, driver, user_data_dir=user_data_dir)
+        driver, user_data_dir = _new_session(profile, appium_url, timeout_s)
+        device = cls(profile, driver, user_data_dir=user_data_dir)
+        device.appium_url, device.timeout_s, device.server = appium_url, timeout_s, server_label(appium_url)
+        return device
+
+    def _restart_session(self) -> None:
+        """A new browser for a crashed tab: chromedriver answers nothing but "tab crashed" for it."""
+        old_dir = self.user_data_dir
+        super().close()
+        if old_dir:
+            shutil.rmtree(old_dir, ignore_errors=True)
+        self.driver, self.user_data_dir = _new_session(self.profile, self.appium_url, self.timeout_s)
+        self._adopt(self.driver)
+        self._pixel_ratio = None
 
     @property
     def pixel_ratio(self) -> float:
@@ -111,8 +137,13 @@ class WebDevice(DriverDevice):
     def cold_launch(self, app: str) -> None:
         """Close extra windows, clear cookies and storage, load ``app`` (a URL) afresh."""
         self.app_url = app
-        self._close_extra_windows()
-        self.driver.get("about:blank")           # stops the old page's timers before clearing
+        try:
+            self._close_extra_windows()
+            self.driver.get("about:blank")       # stops the old page's timers before clearing
+        except WebDriverException as exc:
+            if not crash_cause(exc) or self.appium_url is None:
+                raise
+            self._restart_session()              # the last launch crashed the tab: start afresh
         self._clear_browsing_data(origin_of(app))
         self.driver.get(app)
 
@@ -142,9 +173,19 @@ class WebDevice(DriverDevice):
         return self.driver.execute("splashauditCdp", {"cmd": cmd, "params": params})["value"]
 
     def foreground(self) -> Foreground:
-        url = self.driver.current_url
+        url = self._document_url()
+        if url.startswith("chrome-error:"):
+            raise AppCrashed(f"the app's page became the browser's error page ({self.driver.current_url[:120]})")
         return Foreground(platform="web", identity=url, package=origin_of(url),
                           window_count=len(self.driver.window_handles))
+
+    def _document_url(self) -> str:
+        """The page's own URL. Chromium shows a failed load as chrome-error://chromewebdata/ while
+        WebDriver's current URL is the one that failed, which would pass for a jump to another origin."""
+        try:
+            return str(self.driver.execute_script("return document.URL"))
+        except JavascriptException:
+            return self.driver.current_url
 
     def screenshot_png(self) -> bytes:
         """The viewport as PNG, encoded for speed when Chromium's DevTools endpoint is reachable.

@@ -1,0 +1,109 @@
+"""What a failing device looks like, told apart: a lost server or session, a crashed app, a plain error.
+
+Every call of the ``Device`` interface passes through ``guarded`` (``Device.__init_subclass__`` wraps
+them all), which turns the ways a server, a session or a driver dies into the project's own errors
+with one line naming the server and the moment:
+
+- ``DeviceLost``: the Appium server or Grid stopped answering (connection refused or reset, timeout,
+  urllib3 ``MaxRetryError``), the session is gone (``InvalidSessionIdException``), or the driver behind
+  the server is (Appium answers 500 "Could not proxy command ... ECONNREFUSED" once chromedriver or
+  UiAutomator2 died). The check cannot go on: ``Appium at 127.0.0.1:4723 stopped answering during
+  launch 2 (close)``.
+- ``AppCrashed``: the app under test died but the device did not (on the Chromium phone the tab
+  crashed, or the page became the browser's own error page). That launch cannot be judged; the next
+  cold launch may still work.
+
+Anything else stays what it was: a bug is not a lost device.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import socket
+import urllib.parse
+
+from selenium.common.exceptions import InvalidSessionIdException, WebDriverException
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+
+class DeviceError(RuntimeError):
+    """A device command failed (session gone, app not installed, tap not delivered, ...)."""
+
+
+class DeviceLost(DeviceError):
+    """The server, the session or the driver behind it is gone: nothing more can be asked of the device."""
+
+
+class AppCrashed(DeviceError):
+    """The app under test died (tab crash, browser error page); the device itself still answers."""
+
+
+#: Words of a WebDriver error that mean the driver or session behind the server is gone. Appium's
+#: proxy (chromedriver, UiAutomator2, WDA) and the Grid's relay word it like this; lower case.
+_GONE = ("could not proxy command", "econnrefused", "econnreset", "socket hang up", "chrome not reachable",
+         "not connected to devtools", "invalid session id", "no such session", "session deleted",
+         "unable to execute request for an existing session", "unable to find session",
+         "connection refused", "connection reset", "instrumentation process is not running",
+         "502 bad gateway", "503 service unavailable", "504 gateway")
+#: Words that mean the app's page (not the browser, not the driver) died.
+_CRASHED = ("tab crashed", "target crashed", "page crash")
+
+
+def server_label(url: str, kind: str = "Appium") -> str:
+    """``Appium at 127.0.0.1:4723``: who to blame, without credentials or path."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or url
+    return f"{kind} at {host}:{parts.port}" if parts.port else f"{kind} at {host}"
+
+
+def crash_cause(exc: BaseException) -> str | None:
+    """Why ``exc`` means the app's page died, or None."""
+    if isinstance(exc, WebDriverException) and not isinstance(exc, InvalidSessionIdException):
+        text = (exc.msg or "").lower()
+        if any(word in text for word in _CRASHED):
+            return "the app's page crashed (tab crashed)"
+    return None
+
+
+def lost_cause(exc: BaseException) -> str | None:
+    """How ``exc`` says the server, session or driver is gone ("stopped answering", ...), or None."""
+    if isinstance(exc, InvalidSessionIdException):
+        return "lost the session"
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return "did not answer in time"
+    if isinstance(exc, (ConnectionError, http.client.HTTPException, Urllib3Error)):
+        return "stopped answering"
+    if isinstance(exc, WebDriverException):
+        text = (exc.msg or "").lower()
+        if any(word in text for word in _GONE):
+            return "lost its driver (" + (exc.msg or "").strip().splitlines()[0][:120] + ")"
+    return None
+
+
+def translate(exc: BaseException, server: str, moment: str) -> DeviceError | None:
+    """The project's error for ``exc`` (a ``DeviceLost`` or ``AppCrashed``), or None to let it be."""
+    if isinstance(exc, DeviceError):
+        return None
+    crash = crash_cause(exc)
+    if crash:
+        return AppCrashed(f"{crash} during {moment}")
+    cause = lost_cause(exc)
+    if cause:
+        return DeviceLost(f"{server} {cause} during {moment}")
+    return None
+
+
+def guarded(method):
+    """``method`` of a device, with transport failures turned into ``DeviceLost`` / ``AppCrashed``."""
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            mapped = translate(exc, getattr(self, "server", "the device"), getattr(self, "moment", "setup"))
+            if mapped is None:
+                raise
+            raise mapped from exc
+    call.__guarded__ = True
+    return call
