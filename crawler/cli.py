@@ -142,11 +142,16 @@ def check(
 
 
 @app.command()
-def demo(out: Path = typer.Option(Path("out/demo"), help="Where the reports go.")) -> None:
-    """Check every bundled fixture app on the Chromium phone through an embedded Appium server."""
+def demo(
+    out: Path = typer.Option(Path("out/demo"), help="Where the reports go."),
+    all_apps: bool = typer.Option(False, "--all", help="The full tour: every fixture app, 5 launches each."),
+    parallel: int = typer.Option(1, min=1, max=4, help="Checks at once (each its own Chromium)."),
+) -> None:
+    """Check bundled fixture apps (one per rule; --all: every one) on the Chromium phone."""
     from crawler import demo_cmd
 
-    raise typer.Exit(demo_cmd.run_demo(out, _load_rules(None), on_event=_progress_printer()))
+    raise typer.Exit(demo_cmd.run_demo(out, _load_rules(None), on_event=_progress_printer(), full=all_apps,
+                                       parallel=parallel))
 
 
 @app.command()
@@ -200,7 +205,7 @@ def farm_status(
     """Show the Grid's nodes and their free slots."""
     from crawler import farm
 
-    url = grid
+    url, st = grid, None
     if url is None:
         st = farm.read_state(state or farm.DEFAULT_STATE)
         if not st:
@@ -215,6 +220,8 @@ def farm_status(
               f"{len(status.get('nodes') or [])} node(s), {free}/{len(slots)} slot(s) free", markup=False)
     for line in farm.describe(status):
         out.print("  " + line, markup=False, highlight=False)
+    for line in farm.dead_nodes(st or {}):
+        out.print(line, markup=False, highlight=False)
 
 
 @farm_app.command("down")

@@ -1,11 +1,16 @@
-"""`splashaudit demo`: every bundled fixture app checked on the Chromium phone, one report each.
+"""`splashaudit demo`: bundled fixture apps checked on the Chromium phone, one report each.
 
 The fixture apps reproduce the behaviours the rules are about (a dead close, a full-screen jump, ...),
-so most of them are meant to fail: the demo exits 0 when it ran, whatever the verdicts.
+so most of them are meant to fail: the demo exits 0 when it ran, whatever the verdicts. By default it
+is a short first look: one app per rule (``TOUR``), checked ``parallel`` at a time on one Appium server,
+each with the shortest plan that still shows its rule; ``--all`` is the full tour of every fixture app.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from rich.console import Console
@@ -20,22 +25,44 @@ from crawler.webserve import StaticServer, fixture_site
 from vision.rules import RuleProfile
 
 FIXTURE_APPS = Path(__file__).resolve().parent.parent / "fixtures" / "apps"
+#: The short tour: each rule shown once (and a compliant app for what passing looks like).
+TOUR = ("compliant",              # every ad rule passes
+        "no_close",               # CLOSE_PRESENT
+        "tiny_close",             # CLOSE_SIZE, CLOSE_CONTRAST, CLOSE_POSITION
+        "dead_close",             # CLOSE_EFFECTIVE
+        "fullscreen_jump",        # FULLSCREEN_JUMP (one body tap is enough: the whole body jumps)
+        "permission_no_purpose")  # PERMISSION_PURPOSE
+TOUR_PROBES = 3                   # observe, close, one body tap
 
 
-def run_demo(out: Path, rules: RuleProfile, on_event=None, apps: list[str] | None = None) -> int:
+def run_demo(out: Path, rules: RuleProfile, on_event=None, apps: list[str] | None = None, *,
+             full: bool = False, parallel: int = 1, probes: int | None = None) -> int:
     console = Console(stderr=True, highlight=False)
     profile = load_profile("chromium-phone")
-    rows = []
+    probes = probes or (5 if full else TOUR_PROBES)
+    started = time.monotonic()
     try:
         with StaticServer(FIXTURE_APPS) as server, AppiumServer(out / "logs") as appium:
             site = fixture_site(server)
-            for app in apps or site.apps():
-                console.print(f"checking fixture app [bold]{escape(app)}[/] ...")
+            names = list(apps or (site.apps() if full else TOUR))
+            say_lock, done = threading.Lock(), []
+
+            def check(app: str) -> dict:
+                with say_lock:
+                    console.print(f"checking [bold]{escape(app)}[/] ...")
                 result = run_check(site.url(app), profile, out / app, rules, appium_url=appium.url,
-                                   on_event=on_event)
-                rows.append({"app": app, "verdict": result.verdict, "report": f"{app}/report.html",
-                             "findings": [(f.rule, f.verdict) for f in result.findings],
-                             "error": result.error})
+                                   probes=probes, on_event=on_event if parallel == 1 else None)
+                row = {"app": app, "verdict": result.verdict, "report": f"{app}/report.html",
+                       "findings": [(f.rule, f.verdict) for f in result.findings], "error": result.error}
+                with say_lock:
+                    done.append(app)
+                    bad = ", ".join(rule for rule, verdict in row["findings"] if verdict == "violation")
+                    console.print(f"[{len(done)}/{len(names)}] {escape(app)}: {result.verdict}"
+                                  f"{' (' + bad + ')' if bad else ''} · {time.monotonic() - started:.0f} s")
+                return row
+
+            with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+                rows = list(pool.map(check, names))
     except EnvironmentProblem as exc:
         console.print(f"splashaudit: {escape(str(exc))}")
         return EXIT_ENVIRONMENT
@@ -47,5 +74,5 @@ def run_demo(out: Path, rules: RuleProfile, on_event=None, apps: list[str] | Non
         bad = ", ".join(rule for rule, verdict in row["findings"] if verdict == "violation")
         table.add_row(row["app"], row["verdict"], bad or "-")
     console.print(table)
-    console.print(f"report: {out / 'index.html'}")
+    console.print(f"report: {out / 'index.html'} · {time.monotonic() - started:.0f} s")
     return EXIT_OK

@@ -42,6 +42,8 @@ DEFAULT_STATE = Path.home() / ".splashaudit" / "farm.json"
 WEB_STEREOTYPE = {"browserName": "chrome", "platformName": "linux", "appium:automationName": "Chromium"}
 #: A session idle this long (its client crashed) is ended by its node, which frees the slot.
 SESSION_TIMEOUT_S = 60
+#: How often the hub pings its nodes: a dead node is marked DOWN (and gets no new session) this soon.
+HEALTHCHECK_S = 5
 JAVA_OPTS = ("-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")   # small and quick to start
 
 
@@ -284,7 +286,8 @@ def farm_up(state_path: Path, *, web_nodes: int = 2, android: str = "auto", port
         raise FarmError("nothing to put in the farm: no Android device and --web-nodes 0")
     try:
         started(*_spawn("hub", [java, *JAVA_OPTS, "-jar", str(jar), "hub", "--host", LOOPBACK, "--port",
-                                str(hub_port), *events, "--session-request-timeout", "900"],
+                                str(hub_port), *events, "--session-request-timeout", "900",
+                                "--healthcheck-interval", str(HEALTHCHECK_S)],
                         log_dir / "hub.log"))
         for label, stereo, appium_args in devices:
             slug = label.replace(":", "-")
@@ -326,6 +329,20 @@ def farm_down(state_path: Path) -> tuple[dict | None, list[int]]:
     signalled = stop_processes(order)
     Path(state_path).unlink(missing_ok=True)
     return state, signalled
+
+
+def dead_nodes(state: dict) -> list[str]:
+    """Lines for the farm's nodes whose relay node or Appium process has died (the Grid may still list
+    them for a few seconds, until its health check marks them DOWN)."""
+    lines = []
+    for node in state.get("nodes", []):
+        label = node["label"]
+        dead = [f"{r['role'].split()[0]} pid {r['pid']}" for r in state.get("processes", [])
+                if r["role"] in (f"node {label}", f"appium {label}") and not _same_process(r)]
+        if dead:
+            lines.append(f"node {label}: gone ({', '.join(dead)} not running); "
+                         f"`splashaudit farm down` still stops the rest")
+    return lines
 
 
 def describe(status: dict) -> list[str]:

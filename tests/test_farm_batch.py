@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from crawler import farm, junit
-from crawler.appium_server import pid_alive
+from crawler.appium_server import descendants, pid_alive
 from crawler.appsfile import read_apps
 from crawler.check_cmd import CheckResult, write_outputs
 from crawler.devices.web import CHROMEDRIVER_BINARY, CHROMIUM_ARGS, CHROMIUM_BINARY
@@ -354,3 +354,59 @@ def test_killed_batch_reruns_to_every_app_checked_exactly_once(grid, site, tmp_p
     assert sorted(n for _, n in finished) == [1, 1]
     assert set(csv_rows(out)) == {app_url(site, n) for n in names}
     assert all(row["verdict"] for row in csv_rows(out).values())
+
+
+# -- last: it kills a node of the module's farm, then takes the farm down itself ---------------------------
+
+def _busy_node(grid_url: str, node_url: str) -> bool:
+    status = farm.grid_status(grid_url) or {}
+    return any(n.get("uri") == node_url and any(s.get("session") for s in n.get("slots") or [])
+               for n in status.get("nodes") or [])
+
+
+def test_a_node_killed_mid_batch_is_retried_elsewhere_and_counted_once(grid, site, tmp_path):
+    """Node web:1 (its Java relay and its Appium, by pid) dies while it holds a check of a batch of 4."""
+    names = ["popup_compliant", "permission_no_purpose", "no_close", "no_ad"]
+    apps = tmp_path / "apps.txt"
+    apps.write_text("".join(app_url(site, n) + "\n" for n in names), encoding="utf-8")
+    out = tmp_path / "out"
+    state = grid["info"]
+    victim = next(n for n in state["nodes"] if n["label"] == "web:1")
+    pids = {p["role"]: p["pid"] for p in state["processes"]}
+    batch = subprocess.Popen([*CLI, "batch", str(apps), "--grid", grid["url"], "--parallel", "2", "--probes", "3",
+                              "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and batch.poll() is None and not _busy_node(grid["url"], victim["node_url"]):
+            time.sleep(0.3)
+        assert batch.poll() is None and _busy_node(grid["url"], victim["node_url"])
+        time.sleep(3)                                          # inside the check, not its session start
+        orphans = [p for p in descendants(pids["appium web:1"])]
+        for role in ("node web:1", "appium web:1"):
+            os.kill(pids[role], signal.SIGKILL)
+        _, stderr = batch.communicate(timeout=900)
+    finally:
+        if batch.poll() is None:
+            batch.kill()
+    assert batch.returncode == 1, stderr                       # no_close violates; nobody is left unchecked
+    assert "Traceback" not in stderr and "retry" in stderr
+    conn = db(out)
+    rows = conn.execute("SELECT app, status, completions, attempts FROM apps").fetchall()
+    assert {r["app"] for r in rows} == {app_url(site, n) for n in names}
+    assert all(r["status"] == "done" and r["completions"] == 1 for r in rows)
+    assert sorted(r["attempts"] for r in rows) == [1, 1, 1, 2]   # the app the dead node held, once more
+    lost = conn.execute("SELECT error FROM attempts WHERE outcome='lost'").fetchall()
+    assert len(lost) == 1 and "Selenium Grid at 127.0.0.1" in lost[0][0]
+    summary = csv_rows(out)
+    assert set(summary) == {app_url(site, n) for n in names}
+    assert all(r["verdict"] in ("violation", "pass", "warning", "inconclusive") and not r["error"]
+               for r in summary.values())
+    assert summary[app_url(site, "no_close")]["verdict"] == "violation"
+
+    status = cli("farm", "status", "--state", grid["state"], timeout=60)
+    assert status.returncode == 0, status.stderr
+    assert "node web:1: gone" in status.stdout
+    down = cli("farm", "down", "--state", grid["state"], timeout=120)
+    assert down.returncode == 0, down.stderr
+    time.sleep(0.5)
+    assert [p for p in [*pids.values(), *orphans] if pid_alive(p)] == []
