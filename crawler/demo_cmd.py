@@ -25,9 +25,10 @@ from crawler.webserve import StaticServer, fixture_site
 from vision.rules import RuleProfile
 
 FIXTURE_APPS = Path(__file__).resolve().parent.parent / "fixtures" / "apps"
-#: The short tour: each rule shown once (and a compliant app for what passing looks like).
-TOUR = ("compliant",              # every ad rule passes
-        "no_close",               # CLOSE_PRESENT
+#: The short tour: each rule shown failing once (the passes show in the other apps' reports; the
+#: all-pass `compliant` app is in the full tour). Run one at a time: two Chromiums on 2 busy cores
+#: were slower (278 s against 248 s for six apps) and lagged enough to lose verdicts.
+TOUR = ("no_close",               # CLOSE_PRESENT
         "tiny_close",             # CLOSE_SIZE, CLOSE_CONTRAST, CLOSE_POSITION
         "dead_close",             # CLOSE_EFFECTIVE
         "fullscreen_jump",        # FULLSCREEN_JUMP (one body tap is enough: the whole body jumps)
