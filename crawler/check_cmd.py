@@ -127,15 +127,23 @@ def write_outputs(out_dir: Path, result: CheckResult) -> None:
     html.write_page(out_dir / "report.html", "check_report.html", r=data)
 
 
-def _plan(prober: Prober, probes: int) -> list:
-    plan = [prober.observe, prober.close]
-    plan += [lambda i, k=k: prober.body_tap(i, k) for k in range(max(probes - 2, 1))]
+def _plan(prober: Prober, kinds: list[str]) -> list:
+    """One probe per kind; each body tap takes the next neutral point."""
+    plan, body = [], 0
+    for kind in kinds:
+        if kind == "body_tap":
+            plan.append(lambda i, k=body: prober.body_tap(i, k))
+            body += 1
+        else:
+            plan.append(getattr(prober, kind))
     return plan
 
 
 def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfile,
               appium_url: str | None = None, probes: int = 5, on_event=None,
-              settings: ProbeSettings | None = None) -> CheckResult:
+              settings: ProbeSettings | None = None, kinds: tuple[str, ...] | None = None) -> CheckResult:
+    """Check ``app``: ``probes`` launches (observe, close, then body taps), or exactly the probe ``kinds``
+    given (a shorter plan judges only the rules its probes speak to)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     result = CheckResult(app, profile.platform, {"profile": profile.name})
     evidence = Evidence(out_dir)
@@ -158,8 +166,8 @@ def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfil
             display = _display(device, profile, result)
             ocr.warm_up()
             prober = Prober(device, app, display, rules, settings, on_event=record)
-            plan = _plan(prober, probes)
-            planned = _plan_kinds(probes)
+            planned = list(kinds) if kinds else _plan_kinds(probes)
+            plan = _plan(prober, planned)
             _run_plan(plan, planned, result, evidence, rules, out_dir)
     except (EnvironmentProblem, DeviceError) as exc:
         result.error = str(exc).splitlines()[0][:300]

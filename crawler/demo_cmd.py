@@ -2,8 +2,8 @@
 
 The fixture apps reproduce the behaviours the rules are about (a dead close, a full-screen jump, ...),
 so most of them are meant to fail: the demo exits 0 when it ran, whatever the verdicts. By default it
-is a short first look: one app per rule (``TOUR``), checked ``parallel`` at a time on one Appium server,
-each with the shortest plan that still shows its rule; ``--all`` is the full tour of every fixture app.
+is a short first look: one app per rule (``TOUR``), each with the one probe that shows its rule, on one
+Appium server (``parallel`` at a time); ``--all`` is the full tour: every fixture app, the full plan.
 """
 
 from __future__ import annotations
@@ -25,22 +25,21 @@ from crawler.webserve import StaticServer, fixture_site
 from vision.rules import RuleProfile
 
 FIXTURE_APPS = Path(__file__).resolve().parent.parent / "fixtures" / "apps"
-#: The short tour: each rule shown failing once (the passes show in the other apps' reports; the
-#: all-pass `compliant` app is in the full tour). Run one at a time: two Chromiums on 2 busy cores
-#: were slower (278 s against 248 s for six apps) and lagged enough to lose verdicts.
-TOUR = ("no_close",               # CLOSE_PRESENT
-        "tiny_close",             # CLOSE_SIZE, CLOSE_CONTRAST, CLOSE_POSITION
-        "dead_close",             # CLOSE_EFFECTIVE
-        "fullscreen_jump",        # FULLSCREEN_JUMP (one body tap is enough: the whole body jumps)
-        "permission_no_purpose")  # PERMISSION_PURPOSE
-TOUR_PROBES = 3                   # observe, close, one body tap
+#: The short tour: each rule shown failing once, by the one probe that shows it (the passes show in
+#: the same reports; the all-pass `compliant` app and the full plan are in ``--all``). One at a time:
+#: two Chromiums on 2 busy cores were slower (278 s against 248 s for six apps) and lagged enough to
+#: lose verdicts.
+TOUR = {"no_close": ("observe",),                 # CLOSE_PRESENT
+        "tiny_close": ("observe",),               # CLOSE_SIZE, CLOSE_CONTRAST, CLOSE_POSITION
+        "dead_close": ("close",),                 # CLOSE_EFFECTIVE
+        "fullscreen_jump": ("body_tap",),         # FULLSCREEN_JUMP (the whole ad body jumps)
+        "permission_no_purpose": ("observe",)}    # PERMISSION_PURPOSE
 
 
 def run_demo(out: Path, rules: RuleProfile, on_event=None, apps: list[str] | None = None, *,
-             full: bool = False, parallel: int = 1, probes: int | None = None) -> int:
+             full: bool = False, parallel: int = 1) -> int:
     console = Console(stderr=True, highlight=False)
     profile = load_profile("chromium-phone")
-    probes = probes or (5 if full else TOUR_PROBES)
     started = time.monotonic()
     try:
         with StaticServer(FIXTURE_APPS) as server, AppiumServer(out / "logs") as appium:
@@ -52,7 +51,8 @@ def run_demo(out: Path, rules: RuleProfile, on_event=None, apps: list[str] | Non
                 with say_lock:
                     console.print(f"checking [bold]{escape(app)}[/] ...")
                 result = run_check(site.url(app), profile, out / app, rules, appium_url=appium.url,
-                                   probes=probes, on_event=on_event if parallel == 1 else None)
+                                   kinds=None if full else TOUR.get(app),
+                                   on_event=on_event if parallel == 1 else None)
                 row = {"app": app, "verdict": result.verdict, "report": f"{app}/report.html",
                        "findings": [(f.rule, f.verdict) for f in result.findings], "error": result.error}
                 with say_lock:
