@@ -10,6 +10,7 @@ import pytest
 from selenium.common.exceptions import WebDriverException
 
 from crawler.devices import DeviceError, Foreground, detect_jump, open_device
+from crawler.devices.faults import AppCrashed
 from crawler.devices.android import AndroidDevice, android_capabilities
 from crawler.devices.ios import IOSDevice, ios_capabilities
 from crawler.profiles import DeviceProfile, load_profile
@@ -110,6 +111,18 @@ def test_android_foreground_and_running(android_profile):
     driver.app_state = 3                            # running in background
     assert not device.app_running()
     assert ("query_app_state", "com.example.shop") in driver.calls
+
+
+def test_android_app_gone_from_the_front_is_a_crash_not_a_jump(android_profile):
+    """A stand-in: no Android device here. A launcher in front with the app not running is a crash."""
+    driver = FakeDriver()
+    device = AndroidDevice(android_profile, driver)
+    device.cold_launch("com.example.shop")
+    driver.current_package, driver.app_state = "com.android.chrome", 3     # app in background: a jump
+    assert device.foreground().package == "com.android.chrome"
+    driver.current_package, driver.app_state = "com.google.android.apps.nexuslauncher", 1
+    with pytest.raises(AppCrashed, match="com.example.shop is no longer running"):
+        device.foreground()
 
 
 def test_android_display_from_device_info(android_profile):

@@ -59,6 +59,7 @@ class AndroidDevice(DriverDevice):
 
     def foreground(self) -> Foreground:
         package = self.driver.current_package
+        self._check_alive(self.package, package)
         activity = self.driver.current_activity
         return Foreground(platform="android", identity=f"{package}/{activity}", package=package,
                           activity=activity)

@@ -23,6 +23,8 @@ from crawler.devices.faults import (AppCrashed, DeviceError, DeviceLost, crash_c
 from crawler.profiles import DeviceProfile
 
 Platform = Literal["android", "ios", "web"]
+#: Appium's app states (``query_app_state``): 0 not installed, 1 not running, 3 background, 4 foreground.
+APP_STATE_NOT_RUNNING = 1
 JumpKind = Literal["none", "other_app", "browser", "store", "ad_activity", "other_origin", "new_window"]
 
 
@@ -213,6 +215,12 @@ class DriverDevice(Device):
                               f"{session_error(exc)}") from exc
         device.server = server_label(appium_url)
         return device
+
+    def _check_alive(self, app_id: str | None, in_front: str) -> None:
+        """``AppCrashed`` when another package is in front because the app's process is gone (a crash
+        drops to the launcher or a crash dialog, which would otherwise pass for a jump to another app)."""
+        if app_id and in_front != app_id and self.driver.query_app_state(app_id) <= APP_STATE_NOT_RUNNING:
+            raise AppCrashed(f"the app {app_id} is no longer running ({in_front or 'nothing'} in front)")
 
     def _tap_scaled(self, x_px: float, y_px: float, px_per_unit: float) -> None:
         """Tap at screenshot px, given how many px make one of the driver's units (CSS px, points)."""

@@ -49,6 +49,7 @@ class IOSDevice(DriverDevice):
     def foreground(self) -> Foreground:
         info = self.driver.execute_script("mobile: activeAppInfo") or {}
         bundle = str(info.get("bundleId", ""))
+        self._check_alive(self.bundle_id, bundle)
         return Foreground(platform="ios", identity=bundle, package=bundle)
 
     @property
