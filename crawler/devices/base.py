@@ -209,10 +209,7 @@ class DriverDevice(Device):
         try:
             device = cls(profile, appium_webdriver.Remote(appium_url, options=options))
         except Exception as exc:      # refused, reset, MaxRetryError, session not created: one line
-            if not isinstance(exc, (WebDriverException, OSError)) and lost_cause(exc) is None:
-                raise
-            raise DeviceError(f"could not start a {automation} session on {appium_url}: "
-                              f"{session_error(exc)}") from exc
+            raise session_failed(exc, automation, appium_url) from exc
         device.server = server_label(appium_url)
         return device
 
@@ -237,14 +234,23 @@ class DriverDevice(Device):
             try:
                 driver.quit()
             except Exception as exc:  # noqa: BLE001 - a dead server cannot end its session; nothing to do
-                if not isinstance(exc, (WebDriverException, OSError)) and lost_cause(exc) is None:
+                if not is_driver_failure(exc):
                     raise
 
 
-def session_error(exc: BaseException) -> str:
-    """The first line of why a session could not start (selenium's messages run to a stack trace)."""
-    text = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
-    return text.strip().splitlines()[0][:200]
+def is_driver_failure(exc: BaseException) -> bool:
+    """A WebDriver or OS error, or a transport failure (urllib3's are neither): the server's doing."""
+    return isinstance(exc, (WebDriverException, OSError)) or lost_cause(exc) is not None
+
+
+def session_failed(exc: Exception, automation: str, appium_url: str) -> Exception:
+    """What to raise when no session could be started: one line, ``DeviceLost`` when the server is gone
+    (it will not be back by the next launch), ``exc`` itself when it is no driver failure (a bug)."""
+    if not is_driver_failure(exc):
+        return exc
+    text = (getattr(exc, "msg", None) or str(exc) or type(exc).__name__).strip().splitlines()[0][:200]
+    kind = DeviceLost if lost_cause(exc) else DeviceError
+    return kind(f"could not start a {automation} session on {appium_url}: {text}")
 
 
 def w3c_tap(driver, x: float, y: float, *, hold_s: float = 0.05) -> None:

@@ -19,8 +19,8 @@ from selenium.common.exceptions import JavascriptException, WebDriverException
 from selenium.webdriver.common.options import ArgOptions
 
 from crawler.appium_server import free_port
-from crawler.devices.base import DeviceError, DisplayInfo, DriverDevice, Foreground, session_error
-from crawler.devices.faults import AppCrashed, DeviceLost, crash_cause, lost_cause, server_label
+from crawler.devices.base import DisplayInfo, DriverDevice, Foreground, session_failed
+from crawler.devices.faults import AppCrashed, crash_cause, server_label
 from crawler.profiles import DeviceProfile
 from vision.types import Box
 
@@ -57,11 +57,7 @@ def _new_session(profile: DeviceProfile, appium_url: str, timeout_s: float):
         driver = webdriver.Remote(appium_url, options=options)
     except Exception as exc:          # refused, reset, MaxRetryError, session not created: one line
         shutil.rmtree(user_data_dir, ignore_errors=True)
-        gone = lost_cause(exc)
-        if not isinstance(exc, (WebDriverException, OSError)) and gone is None:
-            raise
-        kind = DeviceLost if gone else DeviceError      # a server that is gone will not be back next launch
-        raise kind(f"could not start a Chromium session on {appium_url}: {session_error(exc)}") from exc
+        raise session_failed(exc, "Chromium", appium_url) from exc
     driver.set_page_load_timeout(timeout_s)
     return driver, user_data_dir
 
