@@ -44,6 +44,7 @@ class CheckResult:
     error: str | None = None
     interrupted: bool = False
     complete: bool = False                  # the whole plan ran: only then is the verdict final
+    cause: BaseException | None = field(default=None, repr=False)   # why it stopped, for --debug
 
     @property
     def verdict(self) -> str:
@@ -170,7 +171,7 @@ def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfil
             plan = _plan(prober, planned)
             _run_plan(plan, planned, result, evidence, rules, out_dir)
     except (EnvironmentProblem, DeviceError) as exc:
-        result.error = str(exc).splitlines()[0][:300]
+        result.error, result.cause = str(exc).splitlines()[0][:300], exc
     except KeyboardInterrupt:
         result.interrupted, result.error = True, "interrupted (Ctrl-C)"
     finally:
@@ -204,7 +205,7 @@ def _run_plan(plan: list, planned: list[str], result: CheckResult, evidence: Evi
         result.launches.append(launch)
         evidence.keep_events(launch)
         if launch.lost:
-            raise DeviceLost(launch.lost)
+            raise launch.failure or DeviceLost(launch.lost)
         crashes = crashes + 1 if launch.crashed else 0
         if crashes >= MAX_CRASHES_IN_A_ROW:
             result.error = (f"the app crashed in {crashes} launches in a row "

@@ -134,6 +134,8 @@ def check(
         raise fail(f"profile {device.name} is for {device.platform}, not {platform}")
     result = check_cmd.run_check(target, device, out, rule_profile, appium_url=appium, probes=probes,
                                  on_event=_progress_printer())
+    if DEBUG["on"] and result.cause is not None:
+        traceback.print_exception(result.cause)
     # One line, never wrapped: what came of it, why it is not final, where the report is.
     why = f": {result.error}" if result.error else ""
     prefix = "splashaudit: " if result.error else ""

@@ -54,6 +54,7 @@ class Launch:
     duration_s: float = 0.0
     lost: str | None = None                 # the device or its server went away: the check ends here
     crashed: str | None = None              # the app died: this launch cannot be judged
+    failure: BaseException | None = field(default=None, repr=False)   # what lost the device, for --debug
 
     def note(self, t_s: float, what: str, detail: str = "") -> None:
         self.events.append(Event(round(t_s, 2), what, detail))
@@ -141,7 +142,8 @@ class Prober:
             watcher = self._launch(launch)
             body(launch, watcher)
         except DeviceLost as exc:
-            launch.lost = launch.error = str(exc)[:300]
+            launch.lost, launch.failure = str(exc)[:300], exc
+            launch.error = launch.lost
             launch.outcome = "not finished: device lost"
         except AppCrashed as exc:
             self._crashed(launch, watcher, exc)

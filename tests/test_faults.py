@@ -110,6 +110,16 @@ def test_transport_failures_become_one_line_device_errors():
     assert translate(ValueError("a bug"), "x", moment) is None
 
 
+def test_debug_adds_the_traceback_of_what_stopped_the_check(tmp_path):
+    args = ["check", "http://127.0.0.1:9/x", "--appium", "http://127.0.0.1:9", "--out", str(tmp_path)]
+    quiet = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120)
+    loud = subprocess.run([*CLI, "--debug", *args], capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == loud.returncode == 3
+    assert "Traceback" not in quiet.stderr and len(quiet.stderr.strip().splitlines()) == 1
+    assert "Traceback" in loud.stderr and "EnvironmentProblem" in loud.stderr
+    assert loud.stderr.strip().splitlines()[-1] == quiet.stderr.strip()
+
+
 def test_appium_killed_mid_check_exits_3_incomplete_with_one_line(fixture_apps, tmp_path):
     proc, tree = _check_until_first_launch(fixture_apps.url("compliant"), tmp_path)
     appium = [p for p in tree if "appium" in _cmdline(p) and " server " in _cmdline(p)]
