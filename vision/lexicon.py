@@ -17,6 +17,30 @@ DISMISS_WORDS = {
     "残忍离开", "放弃", "忽略", "关掉", "關閉", "取消更新",
     "close", "closead", "nothanks", "nothank", "later", "maybelater", "notnow", "cancel", "dismiss",
     "notinterested", "remindmelater", "gotit", "noway", "skipfornow",
+    # The refusals of real dialogs: consent (不同意并退出), offers (No), upsells (Not now).
+    "不同意", "不同意并退出", "拒绝并退出", "拒绝", "暂不同意", "no", "nothanksimgood", "notnowthanks",
+    "skipthis", "closeandcontinue", "maybenexttime", "nextime", "notthistime", "remindmeinaweek",
+    # Refusals in the European languages real apps ship in.
+    "plustard", "nonmerci", "annuler", "fermer", "pasmaintenant", "ignorer", "cancelar", "cerrar",
+    "decline", "declineall", "reject", "rejectall", "disagree", "donotagree", "idonotagree", "idisagree",
+    "ahorano", "másadelante", "masadelante", "nogracias", "abbrechen", "schließen", "schliessen",
+    "später", "spater", "neindanke", "jetztnicht", "annulla", "chiudi", "nograzie", "piùtardi",
+}
+#: A refusal said in a few words: "Skip login", "No, thanks, I'm good", "Do not agree and close".
+_DISMISS_PHRASE = re.compile(
+    r"^(skip|close|cancel|decline|dismiss|no,? thanks|not now|maybe later|later|do not agree|don'?t agree|"
+    r"disagree|reject|not interested)([\s,.!]+[a-z'’]+){0,4}[.!]?$", re.IGNORECASE)
+#: What each dismiss word does, a feature of the learned judgement of a candidate control: a word
+#: that closes outright ("关闭", "Close") is a surer way out than one that only declines an offer
+#: ("No", "取消"), which a feed or a form may also show.
+DISMISS_KINDS = {
+    "close": {"关闭", "关闭广告", "关掉", "關閉", "close", "closead", "fermer", "cerrar", "schließen",
+              "schliessen", "chiudi", "closeandcontinue"},
+    "later": {"暂不", "暂不需要", "暂不更新", "暂不开启", "暂不升级", "暂时不要", "以后再说", "下次再说", "稍后再说",
+              "稍后", "later", "maybelater", "notnow", "remindmelater", "skipfornow", "plustard",
+              "pasmaintenant", "ahorano", "másadelante", "masadelante", "später", "spater", "jetztnicht",
+              "piùtardi", "maybenexttime", "nextime", "notthistime", "remindmeinaweek", "notnowthanks"},
+    "acknowledge": {"知道了", "我知道了", "gotit"},
 }
 #: "暂不开通", "暂不登录", "暂不领取": not now, for whatever the pop-up offers; "暂不支持" (not supported)
 #: and the like state a fact instead.
@@ -118,11 +142,32 @@ def close_label(text: str) -> tuple[str, int | None] | None:
         return "dismiss", seconds
     if _NOT_NOW.match(label) and seconds is None:
         return "dismiss", None
+    if seconds is None and _DISMISS_PHRASE.match(" ".join(unicodedata.normalize("NFKC", text).split())):
+        return "dismiss", None
     return None
 
 
 _CLOSE_WORDS_LONGEST_FIRST = tuple(sorted((w for w in SKIP_WORDS | DISMISS_WORDS if len(w) >= 2),
                                            key=len, reverse=True))
+
+
+def dismiss_kind(text: str) -> str | None:
+    """"skip", "close", "later", "acknowledge" or "decline" for a close control's label, else None."""
+    if is_cross_text(text):
+        return "close"
+    label = close_label(text)
+    if label is None:
+        return None
+    if label[0] == "skip":
+        return "skip"
+    word, _ = _strip_countdown(normalise(text))
+    if _NOT_NOW.match(word):
+        return "later"
+    found = next((kind for kind, words in DISMISS_KINDS.items() if word in words), None)
+    if found is None:   # a phrase: what its first words do
+        found = next((kind for kind, words in DISMISS_KINDS.items()
+                      if any(word.startswith(w) for w in words if w.isascii() and len(w) >= 5)), "decline")
+    return found
 
 
 def close_word_at_edge(text: str) -> str | None:
@@ -160,6 +205,23 @@ def ad_label_head(text: str) -> tuple[int, int] | None:
     if not match or not normalise(text[match.end():]):
         return None      # "[Ad]": the label is the whole line
     return match.span(1)
+
+
+#: Buttons that take up what a dialog offers: the partner of its way out, in the same row.
+ACCEPT_WORDS = {
+    "ok", "okay", "yes", "确定", "确认", "好", "好的", "同意", "同意并继续", "允许", "继续", "accept", "agree",
+    "iagree", "acceptall", "continue", "allow", "sure", "install", "installnow", "update", "updatenow",
+    "upgrade", "subscribe", "ratenow", "rate", "rateus", "signin", "login", "signup", "register", "去开启",
+    "开启", "立即开启", "立即更新", "更新", "立即升级", "去看看", "立即领取", "领取", "去评价", "好评", "buy", "buynow",
+    "tryitfree", "tryfree", "starttrial", "getpremium", "gopremium", "confirm", "send", "retry", "settings",
+    "设置", "去设置", "登录", "立即登录", "注册", "open", "view", "watch", "play", "share", "download",
+}
+
+
+def accept_button(text: str) -> bool:
+    """A button that takes the offer ("OK", "确定", "INSTALL", "Rate now"), not one that declines it."""
+    norm = normalise(text)
+    return norm in ACCEPT_WORDS or (len(norm) <= 12 and jump_button(text))
 
 
 def jump_button(text: str) -> bool:
