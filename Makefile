@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := chromium chromium-driver fonts-noto-cjk libgl1 libglib2.0-0
 STAMP := .setup-stamp
 
-.PHONY: setup demo test bench clean system-packages fixtures
+.PHONY: setup demo test bench clean system-packages fixtures train
 
 setup: system-packages $(STAMP)
 
@@ -24,7 +24,7 @@ system-packages:
 $(STAMP): pyproject.toml package.json
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip >/dev/null
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,train]'
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $(STAMP)
 
@@ -36,6 +36,10 @@ test: setup
 
 bench: setup
 	$(PY) bench/analyze_speed.py
+
+# Fits vision/models/ on the labelled screens (rendered and real); prints the held-out real scores.
+train: setup
+	$(PY) fixtures/train_models.py
 
 fixtures: setup
 	$(PY) fixtures/generate_screens.py

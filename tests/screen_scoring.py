@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,21 @@ def load_truths(directory: Path = SCREENS_DIR) -> list[dict]:
         truth["path"] = directory / truth["image"]
         truths.append(truth)
     return truths
+
+
+def app_group(name: str) -> str:
+    """Which app a real screenshot comes from: AidUI's names say it ("music_14--Voice-Recorder-4-55_39ce"),
+    or number an app's screens close together ("10311")."""
+    stem = Path(name).stem
+    if "--" in stem:
+        return stem.split("--", 1)[0]
+    return str(int(stem.split("_")[0]) // 20) if stem.split("_")[0].isdigit() else stem
+
+
+def real_fold(name: str) -> str:
+    """"A" or "B" for a real screenshot, by app, so that near-identical screens of one app never sit
+    in both folds."""
+    return "AB"[zlib.crc32(app_group(name).encode()) % 2]
 
 
 def boxes_match(found: Box, truth: Box) -> bool:
@@ -46,9 +62,19 @@ class Score:
     close_true: int = 0
     close_matched: int = 0
     kind_right: int = 0
+    #: Screens whose truth is an ad or pop-up (either kind) and were called one of the two.
+    overlay_screens: int = 0
+    overlay_right: int = 0
+    #: Ordinary screens called ordinary (and so given no close control).
+    normal_screens: int = 0
+    normal_clean: int = 0
+    permission_screens: int = 0
+    prompts_right: int = 0           # permission screens whose prompt and purpose overlay were right
     label_right: int = 0
     permission_right: int = 0
     misses: list[str] = field(default_factory=list)
+    #: The confidence the analyzer gave each control it reported (ambiguous ones left out).
+    confidences: list[float] = field(default_factory=list)
 
     @property
     def close_precision(self) -> float:
@@ -64,7 +90,12 @@ class Score:
     def add(self, truth: dict, analysis: ScreenAnalysis) -> None:
         name = truth["image"]
         self.screens += 1
-        found = [c.box for c in analysis.close_controls]
+        # Controls on which careful labellers differ ("OK" closing an information dialog) count
+        # neither way: finding one is no error, missing one no miss.
+        doubtful = [Box(*c["bbox"]) for c in truth.get("ambiguous_controls", [])]
+        kept = [c for c in analysis.close_controls if not any(boxes_match(c.box, d) for d in doubtful)]
+        found = [c.box for c in kept]
+        self.confidences += [c.confidence for c in kept]
         expected = [Box(*c["bbox"]) for c in truth["close_controls"]]
         matched = match_count(found, expected)
         self.close_found += len(found)
@@ -73,6 +104,15 @@ class Score:
         if matched < len(found) or matched < len(expected):
             self.misses.append(f"{name}: close found {len(found)} true {len(expected)} matched {matched}"
                                f" ({[c.text for c in analysis.close_controls]})")
+        overlays = ("splash_ad", "popup")
+        if truth["screen_kind"] in overlays:
+            self.overlay_screens += 1
+            self.overlay_right += analysis.screen.kind in overlays
+        elif truth["screen_kind"] == "normal":
+            self.normal_screens += 1
+            self.normal_clean += analysis.screen.kind == "normal"
+        else:
+            self.permission_screens += 1
         if analysis.screen.kind == truth["screen_kind"]:
             self.kind_right += 1
         else:
@@ -95,13 +135,30 @@ class Score:
             want is not None and got is not None and got.kind == want["kind"]
             and (got.purpose_overlay is not None) == want["purpose_overlay"])
         self.permission_right += right
+        self.prompts_right += right and want is not None
         if not right:
             self.misses.append(f"{truth['image']}: permission {got and (got.kind, got.purpose_overlay is not None)}"
                                f" != {want and (want['kind'], want['purpose_overlay'])}")
+
+    @staticmethod
+    def _rate(right: int, total: int) -> float:
+        return right / total if total else 1.0
+
+    @property
+    def overlay_rate(self) -> float:
+        """Ads and pop-ups called an ad or a pop-up (the rules judged are the same for both)."""
+        return self._rate(self.overlay_right, self.overlay_screens)
+
+    @property
+    def normal_clean_rate(self) -> float:
+        return self._rate(self.normal_clean, self.normal_screens)
 
     def summary(self) -> str:
         return (f"{self.screens} screens; close controls P {self.close_precision:.3f} "
                 f"R {self.close_recall:.3f} ({self.close_matched}/{self.close_true} true, "
                 f"{self.close_found} found); screen kind {self.share(self.kind_right):.3f}; "
                 f"ad label {self.share(self.label_right):.3f}; "
-                f"permission {self.share(self.permission_right):.3f}")
+                f"permission {self.share(self.permission_right):.3f}; ads/pop-ups recognised "
+                f"{self.overlay_rate:.3f} of {self.overlay_screens}; ordinary screens clean "
+                f"{self.normal_clean_rate:.3f} of {self.normal_screens}; permission prompts right "
+                f"{self.prompts_right} of {self.permission_screens}")

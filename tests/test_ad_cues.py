@@ -163,17 +163,6 @@ def test_components_of_a_mask_too_noisy_for_16_bit_labels_are_still_found():
     assert count == 2_501 and labels.dtype == np.uint16
 
 
-def test_a_countdown_ad_with_a_bright_block_is_a_splash_ad_unless_the_status_bar_shows():
-    from vision.screen import classify
-    from vision.types import JumpButton
-
-    video = Box(87, 801, 936, 606)          # a letterboxed video: bright block, dark bars around it
-    cues = AdCues([], [], Countdown(Box(936, 114, 102, 102), 10, "10"), None,
-                  [JumpButton(Box(740, 2190, 300, 80), "LEARN MORE >")])
-    assert classify(cues, video, None, status_bar_shown=False).kind == "splash_ad"
-    assert classify(cues, video, None, status_bar_shown=True).kind == "popup"
-
-
 def test_a_skip_word_written_down_a_vertical_bar_is_one_control():
     down = [TextLine(Box(1068, 282, 64, 65), "跳", 1.0), TextLine(Box(1071, 334, 56, 55), "过", 1.0)]
     cues = find_ad_cues(down, [], 1179, None)
@@ -194,21 +183,6 @@ def test_the_close_of_a_full_screen_ad_counts_far_from_a_bright_block_in_it():
     analysis = analyze(image, load_profile("iphone-1179x2556-3").display((image.shape[1], image.shape[0])))
     assert analysis.card is not None            # the game board, found as a card
     assert any(Box(1077, 213, 60, 60).contains(*c.box.center) for c in analysis.close_controls)
-
-
-def test_a_full_screen_ad_closed_by_a_cross_is_a_splash_ad_in_chinese_and_an_interstitial_in_english():
-    from vision.screen import classify
-    from vision.types import AdLabel, CloseControl, JumpButton
-
-    cross = CloseControl(box=Box(1000, 120, 48, 48), kind="glyph", text="✕", confidence=1.0)
-
-    def kind(label: str, jump: str) -> str:
-        cues = AdCues([], [cross], None, AdLabel(Box(40, 2200, 60, 30), label),
-                      [JumpButton(Box(300, 2000, 480, 120), jump)])
-        return classify(cues, None, None, status_bar_shown=False).kind
-
-    assert kind("广告", "立即下载") == "splash_ad"
-    assert kind("Test Ad", "INSTALL") == "popup"
 
 
 # An avatar's "K" at search resolution, as the brightness mask of a held-out screen gave it.

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
 
-from vision import glyphs, hierarchy, layout, lexicon, measure, ocr, resample, smalltext
-from vision.controls import AdCues, find_ad_cues, is_letter_in
+from vision import dismiss, forest, glyphs, hierarchy, layout, lexicon, measure, ocr, resample, smalltext
+from vision.controls import AdCues, find_ad_cues, inside_words, is_letter_in, stacked_words
 from vision.permission import find_permission_prompt
 from vision.rules import RuleProfile, load_rule_profile
 from vision.screen import classify
 from vision.types import (Box, CloseControl, Countdown, Display, Finding, ScreenAnalysis, ScreenKind,
-                          density_or_assumed)
+                          TextLine, density_or_assumed)
 from vision.verdicts import judge_screen
 
-#: Around a pop-up card, how far (dp) a close control may sit: a ✕ under the card, or on its corner
-#: (above, too, since a card's picture header may not be told from the backdrop).
-CARD_REACH_DP = {"side": 40, "above": 140, "below": 80}
-#: A ✕ centred under a card may sit further down (the card found may stop at its picture).
-UNDER_CARD_REACH_DP = 240
 #: A frame this dark and flat is a blocked screenshot (FLAG_SECURE), not a black ad.
 BLANK_MAX_MEAN, BLANK_MAX_STD = 6.0, 2.0
 
@@ -41,17 +37,6 @@ class _Stopwatch:
         start = time.perf_counter()
         yield
         self.timings_ms[name] = round((time.perf_counter() - start) * 1000, 1)
-
-
-def _near_card(box: Box, card: Box, density: float) -> bool:
-    reach = Box(round(card.x - CARD_REACH_DP["side"] * density),
-                round(card.y - CARD_REACH_DP["above"] * density),
-                round(card.w + 2 * CARD_REACH_DP["side"] * density),
-                round(card.h + (CARD_REACH_DP["above"] + CARD_REACH_DP["below"]) * density))
-    cx, cy = box.center
-    centred_under = (abs(cx - card.center[0]) <= 0.15 * card.w
-                     and card.y2 <= cy <= card.y2 + UNDER_CARD_REACH_DP * density)
-    return reach.contains(cx, cy) or centred_under
 
 
 def _visible_box(image: np.ndarray, control: CloseControl) -> Box:
@@ -79,7 +64,8 @@ def _measure_control(image: np.ndarray, control: CloseControl, display: Display)
         control.touch_size_dp = measure.size_dp(control.touch_box, display)
 
 
-def _merge_hierarchy(cues: AdCues, page_source: str, display: Display) -> list[str]:
+def _merge_hierarchy(controls: list[CloseControl], cues: AdCues, page_source: str,
+                     display: Display) -> list[str]:
     """Give vision's controls their touch targets; add controls only the view tree knows."""
     # XCUITest trees are in points; UiAutomator2 trees are already in px.
     scale = (display.density or 1.0) if "XCUIElementType" in page_source[:2000] else 1.0
@@ -89,14 +75,14 @@ def _merge_hierarchy(cues: AdCues, page_source: str, display: Display) -> list[s
         return [f"view hierarchy not used: {type(exc).__name__}"]
     # Labelled nodes first: an unlabelled skip container then merges into its label.
     for node in sorted(hierarchy.close_nodes(nodes), key=lambda n: not n.text):
-        match = next((c for c in cues.close_controls if node.box.contains(*c.box.center)), None)
+        match = next((c for c in controls if node.box.contains(*c.box.center)), None)
         if match is not None:
             match.touch_box = node.touch_box
             continue
         label = lexicon.close_label(node.text) if node.text else None
         control = CloseControl(box=node.box, kind="text" if node.text else "glyph", text=node.text or "✕",
                                confidence=0.9, touch_box=node.touch_box, source="hierarchy")
-        (cues.skip_controls if label and label[0] == "skip" else cues.dismiss_controls).append(control)
+        controls.append(control)
         if label and label[1] and cues.countdown is None:
             cues.countdown = Countdown(node.box, label[1], node.text)
     return []
@@ -187,18 +173,21 @@ def _find_shapes(image_bgr: np.ndarray, display: Display, clock: _Stopwatch):
     return glyph_hits, card, blobs
 
 
-def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None = None,
-            rules: RuleProfile | None = None) -> ScreenAnalysis:
-    """Analyse one screenshot (BGR, as OpenCV loads it).
+@dataclass
+class Evidence:
+    """What a screenshot shows before anything is judged: text read, ✕ shapes, the modal card."""
 
-    ``display`` says what its pixels mean (density, physical pitch, insets); ``hierarchy_xml`` is an
-    Appium page source taken at the same moment, when there is one.
-    """
-    rules = rules or default_rules()
-    height, width = image_bgr.shape[:2]
-    if float(image_bgr.mean()) <= BLANK_MAX_MEAN and float(image_bgr.std()) <= BLANK_MAX_STD:
-        return _blank_analysis((width, height), display, rules)
-    clock = _Stopwatch()
+    lines: list[TextLine]
+    sentences: list[Box]           # long text boxes, read into ``lines`` only where cues called for it
+    glyph_hits: list[glyphs.GlyphHit]
+    card: Box | None
+    status_shown: bool
+    stats: tuple[float, float]     # mean brightness, dark share (vision.dismiss.image_stats)
+
+
+def gather(image_bgr: np.ndarray, display: Display, clock: _Stopwatch | None = None) -> Evidence:
+    """Read the text and find the shapes of one screenshot (the costly part of the analysis)."""
+    clock = clock or _Stopwatch()
     with clock.lap("ocr"):
         quads = ocr.detect_text_boxes(image_bgr, display.density)
         short_boxes, long_boxes = ocr.split_by_length(quads)
@@ -220,33 +209,72 @@ def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None =
         with clock.lap("ocr_long"):
             lines += ocr.recognise(image_bgr, long_boxes)
     lines += smalltext.split_off_close_words(image_bgr, lines)
-    with clock.lap("cues"):
-        cues = find_ad_cues(lines, glyph_hits, width, card)
-        permission = find_permission_prompt(lines)
+    return Evidence(lines, sentences, glyph_hits, card, status_shown, dismiss.image_stats(image_bgr))
+
+
+def candidates_of(evidence: Evidence, image_bgr: np.ndarray, display: Display):
+    """(ad cues, candidate close controls, their screen context) from what a screenshot shows."""
+    height, width = image_bgr.shape[:2]
+    lines = evidence.lines
+    cues = find_ad_cues(lines, evidence.glyph_hits, width, evidence.card)
     _confirm_countdown(image_bgr, cues, lines, display)
-    notes = _merge_hierarchy(cues, hierarchy_xml, display) if hierarchy_xml else []
-    screen = classify(cues, card, permission, status_shown)
+    candidates = dismiss.text_candidates(lines + stacked_words(lines))
+    for candidate in candidates:
+        if candidate.control.kind == "text":
+            candidate.control.box = _visible_box(image_bgr, candidate.control)
+    glyph_hits = [h for h in evidence.glyph_hits if not inside_words(h, lines)]
+    candidates += dismiss.glyph_candidates(glyph_hits, candidates)
+    ctx = dismiss.context(width, height, display.density, lines, len(evidence.sentences), evidence.card,
+                          evidence.status_shown, cues, len(glyph_hits), evidence.stats)
+    return cues, candidates, ctx
+
+
+def analyze(image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None = None,
+            rules: RuleProfile | None = None) -> ScreenAnalysis:
+    """Analyse one screenshot (BGR, as OpenCV loads it).
+
+    ``display`` says what its pixels mean (density, physical pitch, insets); ``hierarchy_xml`` is an
+    Appium page source taken at the same moment, when there is one.
+    """
+    rules = rules or default_rules()
+    height, width = image_bgr.shape[:2]
+    if float(image_bgr.mean()) <= BLANK_MAX_MEAN and float(image_bgr.std()) <= BLANK_MAX_STD:
+        return _blank_analysis((width, height), display, rules)
+    clock = _Stopwatch()
+    evidence = gather(image_bgr, display, clock)
+    return decide(evidence, image_bgr, display, hierarchy_xml, rules, clock=clock)
+
+
+def decide(evidence: Evidence, image_bgr: np.ndarray, display: Display, hierarchy_xml: str | None = None,
+           rules: RuleProfile | None = None, models: forest.Models | None = None,
+           clock: _Stopwatch | None = None) -> ScreenAnalysis:
+    """The judgements over what :func:`gather` found: the screen's kind, its ways out, the findings.
+
+    ``models`` replaces the committed fitted models (the training script scores its own this way).
+    """
+    rules, models, clock = rules or default_rules(), models or forest.Models.committed(), clock or _Stopwatch()
+    height, width = image_bgr.shape[:2]
+    with clock.lap("cues"):
+        cues, candidates, ctx = candidates_of(evidence, image_bgr, display)
+        shares = dismiss.judge(candidates, ctx, models.dismiss)
+        permission = find_permission_prompt(evidence.lines)
+        screen = classify(candidates, shares, ctx, cues, permission, models.screen_kind)
+    controls = dismiss.chosen(candidates, shares, models.dismiss)
+    notes = _merge_hierarchy(controls, cues, hierarchy_xml, display) if hierarchy_xml else []
     analysis = ScreenAnalysis(size_px=(width, height), density=display.density, screen=screen,
-                              texts=lines, notes=notes, card=card)
+                              texts=evidence.lines, notes=notes, card=evidence.card)
     with clock.lap("measure"):
-        # Controls must sit by the card of a pop-up over the running app (its status bar shows); in a
-        # full-screen ad the "card" may be a block of the ad itself (a game board) and the ✕ anywhere.
-        _fill_ad_parts(analysis, image_bgr, cues, card if status_shown else None, display)
+        _fill_ad_parts(analysis, image_bgr, controls, cues, display)
     analysis.permission = permission
     analysis.findings = judge_screen(analysis, rules)
     analysis.timings_ms = clock.timings_ms
     return analysis
 
 
-def _fill_ad_parts(analysis: ScreenAnalysis, image: np.ndarray, cues: AdCues, card: Box | None,
+def _fill_ad_parts(analysis: ScreenAnalysis, image: np.ndarray, controls: list[CloseControl], cues: AdCues,
                    display: Display) -> None:
     if analysis.screen.kind not in ("splash_ad", "popup"):
         return
-    density = density_or_assumed(display.density, analysis.size_px[0])
-    controls = cues.close_controls
-    width, height = analysis.size_px
-    if card is not None and analysis.screen.kind == "popup" and not layout.is_sheet(card, width, height):
-        controls = [c for c in controls if _near_card(c.box, card, density)]
     for control in controls:
         _measure_control(image, control, display)
     analysis.close_controls = controls

@@ -49,7 +49,7 @@ def is_letter_in(hit: GlyphHit, text_box: Box) -> bool:
     return control.h < text_box.h or (control.contains(*text_box.center) and text_box.w <= control.w)
 
 
-def _inside_words(hit: GlyphHit, lines: list[TextLine]) -> bool:
+def inside_words(hit: GlyphHit, lines: list[TextLine]) -> bool:
     """Whether the ✕ is a letter of a line read (other than the ✕ itself read as "X")."""
     return any(is_letter_in(hit, line.box) and not lexicon.is_cross_text(line.text) for line in lines)
 
@@ -73,7 +73,7 @@ def _ad_label_box(line: TextLine) -> Box:
     return line.box if head is None else _span(line, *head)
 
 
-def _stacked_words(lines: list[TextLine]) -> list[TextLine]:
+def stacked_words(lines: list[TextLine]) -> list[TextLine]:
     """Words written top to bottom ("跳过" down a vertical bar), which the detector finds a character
     at a time: runs of single characters one under the other, read as one line."""
     chars = sorted((l for l in lines if len(l.text.strip()) == 1), key=lambda l: l.box.y)
@@ -97,7 +97,7 @@ def _stacked_words(lines: list[TextLine]) -> list[TextLine]:
 def find_ad_cues(lines: list[TextLine], glyphs: list[GlyphHit], width_px: int,
                  card: Box | None) -> AdCues:
     cues = AdCues([], [], None, None, [])
-    lines = lines + _stacked_words(lines)
+    lines = lines + stacked_words(lines)
     for line in lines:
         label = ("dismiss", None) if lexicon.is_cross_text(line.text) else lexicon.close_label(line.text)
         if label is not None:
@@ -120,7 +120,7 @@ def find_ad_cues(lines: list[TextLine], glyphs: list[GlyphHit], width_px: int,
         elif lexicon.jump_button(line.text):
             cues.jump_buttons.append(JumpButton(line.box, line.text))
     for hit in glyphs:
-        if _inside_words(hit, lines):
+        if inside_words(hit, lines):
             continue
         if any(c.box.expand(c.box.h // 2).contains(*hit.glyph_box.center) for c in cues.close_controls):
             continue

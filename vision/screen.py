@@ -1,64 +1,76 @@
 """Which kind of screen a screenshot shows: ``splash_ad``, ``popup``, ``permission`` or ``normal``.
 
-The decision is a short, explainable chain over the cues found on the screen; each step that fires
-leaves a reason, so a reader of the report can see why a screen was judged the way it was.
+A system permission prompt is recognised by its words (vision.permission), which leave no doubt. The
+rest is a judgement over many cues at once (how sure the dismiss model is of the best way out, a card
+over a dimmed backdrop, an ad label, a countdown, a jump button, the status bar, how much text there
+is), made by a forest fitted on labelled screens (``vision/models/screen_kind.npz``). The reasons
+name the cues the screen showed, so a reader of the report can see what the judgement rested on.
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
+from vision import forest, lexicon
 from vision.controls import AdCues
-from vision.types import Box, PermissionPrompt, ScreenKind
+from vision.dismiss import Candidate, ScreenContext
+from vision.layout import is_sheet
+from vision.types import PermissionPrompt, ScreenKind
+
+FEATURES = (
+    "best_glyph", "best_text", "best_skip", "best_any", "over_half", "share_sum",
+    "best_cx_frac", "best_cy_frac", "card", "card_sheet", "card_area_frac", "status_shown",
+    "ad_label", "countdown", "jump_buttons", "external_jump", "skip_word", "lines_log", "sentences_log",
+    "mean_value", "dark_frac",
+)
 
 
-def classify(cues: AdCues, card: Box | None, permission: PermissionPrompt | None,
-             status_bar_shown: bool = False) -> ScreenKind:
-    """``status_bar_shown``: the system status bar (clock, battery) is visible over the screen."""
+def features(candidates: list[Candidate], shares: list[float], ctx: ScreenContext, cues: AdCues) -> list[float]:
+    def best(keep) -> float:
+        return max((s for c, s in zip(candidates, shares) if keep(c)), default=0.0)
+
+    top = max(range(len(shares)), key=shares.__getitem__, default=None)
+    top_box = candidates[top].control.box if top is not None else None
+    card = ctx.card
+    return [
+        best(lambda c: c.control.kind == "glyph"), best(lambda c: c.control.kind == "text"),
+        best(lambda c: c.dismiss_kind == "skip"), best(lambda c: True),
+        float(sum(s >= 0.5 for s in shares)), float(sum(shares)),
+        top_box.center[0] / ctx.width_px if top_box else -1.0, top_box.center[1] / ctx.height_px if top_box else -1.0,
+        float(card is not None), float(card is not None and is_sheet(card, ctx.width_px, ctx.height_px)),
+        card.area / (ctx.width_px * ctx.height_px) if card else 0.0, float(ctx.status_shown),
+        float(ctx.ad_label), float(ctx.countdown), float(len(cues.jump_buttons)),
+        float(any(lexicon.external_jump(j.text) for j in cues.jump_buttons)),
+        float(any(c.dismiss_kind == "skip" for c in candidates)),
+        math.log1p(len(ctx.lines)), math.log1p(ctx.sentences), ctx.mean_value, ctx.dark_frac,
+    ]
+
+
+def classify(candidates: list[Candidate], shares: list[float], ctx: ScreenContext, cues: AdCues,
+             permission: PermissionPrompt | None, model: forest.Forest) -> ScreenKind:
     if permission is not None:
         return ScreenKind("permission", 0.95, [f"permission prompt asks for {permission.kind}"])
-    ad_signs = _ad_signs(cues)
-    if cues.skip_controls:
-        return ScreenKind("splash_ad", 0.9 if ad_signs else 0.7,
-                          [f"skip control '{cues.skip_controls[0].text}'", *ad_signs])
-    # A bright block in a full-screen ad (a letterboxed video, a game board) can look like a card; a
-    # pop-up over the running app shows under its status bar.
-    if cues.countdown and (not card or not status_bar_shown) and (ad_signs[1:] or cues.dismiss_controls):
-        return ScreenKind("splash_ad", 0.75, [f"countdown '{cues.countdown.text}'", *ad_signs])
-    if card is not None and (cues.dismiss_controls or ad_signs):
-        reasons = ["card over a dimmed backdrop"]
-        if cues.dismiss_controls:
-            reasons.append(f"dismiss control '{cues.dismiss_controls[0].text}'")
-        return ScreenKind("popup", 0.9, reasons + ad_signs)
-    if cues.dismiss_controls and (cues.ad_label or cues.jump_buttons):
-        # A full-screen ad closed by a ✕: launch splash ads run immersive (no status bar), while an
-        # interstitial shows inside the running app, under its status bar.
-        if status_bar_shown:
-            return ScreenKind("popup", 0.7, [f"dismiss control '{cues.dismiss_controls[0].text}'",
-                                             "status bar shown: an interstitial", *ad_signs])
-        if _in_english(cues):
-            # Launch splash ads are the Chinese market's form; an English full-screen ad closed by a ✕
-            # is an ad SDK's interstitial (AdMob and the like also hide the status bar).
-            return ScreenKind("popup", 0.6, [f"dismiss control '{cues.dismiss_controls[0].text}'",
-                                             "full screen, in English: an ad SDK's interstitial", *ad_signs])
-        return ScreenKind("splash_ad", 0.7, [f"dismiss control '{cues.dismiss_controls[0].text}'",
-                                             "full screen, no status bar", *ad_signs])
-    if len(ad_signs) >= 2:
-        # An ad (label with a countdown or jump button) that offers no way out at all.
-        return ScreenKind("splash_ad", 0.6, ad_signs + ["no close control"])
-    return ScreenKind("normal", 0.8 if not ad_signs else 0.5, ad_signs or ["no ad or pop-up cues"])
+    votes = model.shares(np.array([features(candidates, shares, ctx, cues)], dtype=np.float32))[0]
+    kind = model.classes[int(votes.argmax())]
+    confidence = round(float(model.calibrated(votes.max())), 3)
+    return ScreenKind(kind, confidence, _reasons(candidates, shares, ctx, cues) or ["no ad or pop-up cues"])
 
 
-def _ad_signs(cues: AdCues) -> list[str]:
-    signs = []
+def _reasons(candidates: list[Candidate], shares: list[float], ctx: ScreenContext, cues: AdCues) -> list[str]:
+    reasons = []
+    if candidates:
+        share, best = max(zip(shares, candidates), key=lambda pair: pair[0])
+        reasons.append(f"close control '{best.control.text}' ({share:.2f})")
+    if ctx.card is not None:
+        reasons.append("card over a dimmed backdrop")
     if cues.countdown:
-        signs.append(f"countdown {cues.countdown.seconds}s")
+        reasons.append(f"countdown {cues.countdown.seconds}s")
     if cues.ad_label:
-        signs.append(f"ad label '{cues.ad_label.text}'")
+        reasons.append(f"ad label '{cues.ad_label.text}'")
     if cues.jump_buttons:
-        signs.append(f"jump button '{cues.jump_buttons[0].text}'")
-    return signs
-
-
-def _in_english(cues: AdCues) -> bool:
-    """Whether the ad's own words (its label and jump buttons) are all in Latin letters."""
-    words = [b.text for b in cues.jump_buttons] + ([cues.ad_label.text] if cues.ad_label else [])
-    return bool(words) and all(text.isascii() for text in words)
+        reasons.append(f"jump button '{cues.jump_buttons[0].text}'")
+    if not ctx.status_shown:
+        reasons.append("no status bar")
+    return reasons

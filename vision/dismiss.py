@@ -1,0 +1,163 @@
+"""Candidate close controls and the learned judgement of which of them are a way out.
+
+Finding candidates is rules: a line whose words dismiss ("关闭", "No thanks", "跳过 5", "以后再说") or a ✕
+drawn as an icon. Whether a candidate is the screen's way out is a judgement that depends on
+everything around it (a "取消" in a dialog's button row is; a "Cancel" in a form's toolbar or an "x" that
+clears a search box is not), so it is left to a forest fitted on labelled screens (``vision/models/
+dismiss.npz``, see ``fixtures/train_models.py``) over the features below, all free of pixel scale.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from vision import forest, lexicon
+from vision.glyphs import GlyphHit
+from vision.layout import is_sheet, peer_count
+from vision.types import Box, CloseControl, TextLine, density_or_assumed
+
+DISMISS_KIND_ORDER = ("skip", "close", "later", "acknowledge", "decline")
+
+FEATURES = (
+    "is_glyph", "glyph_score", *(f"word_{k}" for k in DISMISS_KIND_ORDER), "shows_seconds",
+    "cx_frac", "cy_frac", "w_dp", "h_dp", "side_gap_dp", "top_gap_dp", "bottom_gap_dp",
+    "card", "in_card", "card_dx", "card_dy_top", "card_dy_bottom", "card_sheet", "card_area_frac",
+    "status_shown", "peers", "row_accept", "row_others", "lines_log", "sentences_log",
+    "ad_label", "countdown", "jump_buttons", "shape_growth", "confidence", "chars", "glyphs_on_screen",
+    "mean_value", "dark_frac",
+)
+
+
+@dataclass
+class Candidate:
+    """A control that may dismiss the screen, before the model has judged it."""
+
+    control: CloseControl
+    content: Box                  # the ✕ or the words themselves
+    dismiss_kind: str             # skip, close, later, acknowledge, decline
+    glyph_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScreenContext:
+    """What the features of a candidate need to know about the whole screen."""
+
+    width_px: int
+    height_px: int
+    density: float
+    lines: list[TextLine]
+    sentences: int
+    card: Box | None
+    status_shown: bool
+    ad_label: bool
+    countdown: bool
+    jump_buttons: int
+    glyphs: int
+    mean_value: float
+    dark_frac: float
+
+
+def text_candidates(lines: list[TextLine]) -> list[Candidate]:
+    found = []
+    for line in lines:
+        kind = lexicon.dismiss_kind(line.text)
+        if kind is not None:
+            control = CloseControl(box=line.box, kind="glyph" if lexicon.is_cross_text(line.text) else "text",
+                                   text=line.text, confidence=line.confidence)
+            found.append(Candidate(control, line.box, kind))
+    return found
+
+
+def glyph_candidates(hits: list[GlyphHit], taken: list[Candidate]) -> list[Candidate]:
+    """✕ icons not already part of a text candidate (OCR may read a drawn ✕ as "X")."""
+    found = []
+    for hit in hits:
+        near = [c for c in taken if c.content.expand(c.content.h // 2).contains(*hit.glyph_box.center)]
+        for same in near:
+            if same.control.kind == "glyph":   # the ✕ read as "X": keep one, the shape
+                taken.remove(same)
+        if near and any(c.control.kind == "text" for c in near):
+            continue
+        control = CloseControl(box=hit.control_box, kind="glyph", text="✕", confidence=round(hit.score, 3))
+        found.append(Candidate(control, hit.glyph_box, "close", hit.score))
+    return found
+
+
+def _row_partners(box: Box, lines: list[TextLine]) -> tuple[int, int]:
+    """(accepting buttons, other lines) in the same row as ``box``: a dialog's button row."""
+    accept = others = 0
+    cy = box.center[1]
+    for line in lines:
+        if line.box == box or abs(line.box.center[1] - cy) > 0.6 * max(box.h, line.box.h):
+            continue
+        if lexicon.accept_button(line.text):
+            accept += 1
+        else:
+            others += 1
+    return accept, others
+
+
+def features(candidate: Candidate, ctx: ScreenContext) -> list[float]:
+    box, density = candidate.control.box, ctx.density
+    w, h = ctx.width_px, ctx.height_px
+    cx, cy = box.center
+    card = ctx.card
+    if card is not None:
+        in_card = float(card.contains(cx, cy))
+        card_dx = (cx - card.center[0]) / card.w
+        card_dy_top, card_dy_bottom = (cy - card.y) / density / 100, (cy - card.y2) / density / 100
+        card_sheet, card_area = float(is_sheet(card, w, h)), card.area / (w * h)
+    else:
+        in_card, card_dx, card_dy_top, card_dy_bottom, card_sheet, card_area = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    probe = next((l for l in ctx.lines if l.box == candidate.content), None)
+    peers = peer_count(probe, ctx.lines, w) if probe is not None else 0
+    row_accept, row_others = _row_partners(candidate.content, ctx.lines)
+    growth = box.area / max(candidate.content.area, 1)
+    kind = candidate.dismiss_kind
+    return [
+        float(candidate.control.kind == "glyph"), candidate.glyph_score,
+        *(float(kind == k) for k in DISMISS_KIND_ORDER),
+        float(any(ch.isdigit() for ch in candidate.control.text)),
+        cx / w, cy / h, box.w / density, box.h / density,
+        min(box.x, w - box.x2) / density, box.y / density, (h - box.y2) / density,
+        float(card is not None), in_card, card_dx, card_dy_top, card_dy_bottom, card_sheet, card_area,
+        float(ctx.status_shown), float(min(peers, 10)), float(row_accept), float(min(row_others, 10)),
+        math.log1p(len(ctx.lines)), math.log1p(ctx.sentences),
+        float(ctx.ad_label), float(ctx.countdown), float(ctx.jump_buttons),
+        min(growth, 20.0), candidate.control.confidence, float(len(candidate.control.text)),
+        float(ctx.glyphs), ctx.mean_value, ctx.dark_frac,
+    ]
+
+
+def judge(candidates: list[Candidate], ctx: ScreenContext, model: forest.Forest) -> list[float]:
+    """Each candidate's share of the dismiss model's votes (0-1)."""
+    if not candidates:
+        return []
+    rows = np.array([features(c, ctx) for c in candidates], dtype=np.float32)
+    return model.shares(rows)[:, 1].tolist()
+
+
+def chosen(candidates: list[Candidate], shares: list[float], model: forest.Forest) -> list[CloseControl]:
+    """The candidates the model takes for a way out, each with its calibrated confidence."""
+    controls = []
+    for candidate, share in zip(candidates, shares):
+        if share >= model.threshold_share:
+            candidate.control.confidence = round(float(model.calibrated(share)), 3)
+            controls.append(candidate.control)
+    return controls
+
+
+def image_stats(image_bgr: np.ndarray) -> tuple[float, float]:
+    """(mean brightness 0-1, share of dark pixels) on a small copy: veils and photos differ here."""
+    small = image_bgr[::8, ::8].max(axis=2)
+    return float(small.mean()) / 255.0, float((small < 60).mean())
+
+
+def context(width_px: int, height_px: int, density: float | None, lines: list[TextLine], sentences: int,
+            card: Box | None, status_shown: bool, cues, glyphs: int, stats: tuple[float, float]) -> ScreenContext:
+    return ScreenContext(width_px, height_px, density_or_assumed(density, width_px), lines, sentences, card,
+                         status_shown, cues.ad_label is not None, cues.countdown is not None,
+                         len(cues.jump_buttons), glyphs, *stats)
