@@ -20,7 +20,8 @@ from crawler.devices.faults import DeviceLost, server_label
 from crawler.probe_verdicts import judge_launches, mark_unprobed, unprobed_findings
 from crawler.probes import Launch, ProbeSettings, Prober
 from crawler.profiles import DeviceProfile
-from crawler.reports import annotate, html
+from crawler.live.evidence import KEEP_EVERY_S, EvidenceWriter, image_suffix, write_frame_files
+from crawler.reports import html
 from crawler.serialize import finding_dict
 from crawler.watch import Frame
 from vision import Display, ocr
@@ -45,6 +46,7 @@ class CheckResult:
     interrupted: bool = False
     complete: bool = False                  # the whole plan ran: only then is the verdict final
     cause: BaseException | None = field(default=None, repr=False)   # why it stopped, for --debug
+    evidence_errors: list[str] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
@@ -63,7 +65,8 @@ class CheckResult:
 
 def _frame_dict(frame: Frame) -> dict:
     a = frame.analysis
-    return {"t_s": round(frame.t_s, 2), "file": frame.file, "kind": a.screen.kind,
+    return {"t_s": round(frame.t_s, 3), "file": frame.file, "annotated": frame.annotated, "kind": a.screen.kind,
+            "timeline_ad": frame.timeline_ad, "kept_as": frame.keep,
             "close_controls": [{"bbox": c.box.to_list(), "text": c.text} for c in a.close_controls],
             "countdown": a.countdown.seconds if a.countdown else None,
             "foreground": frame.foreground.identity if frame.foreground else None,
@@ -76,7 +79,8 @@ def _launch_dict(launch: Launch) -> dict:
     return {"index": launch.index, "kind": launch.kind, "outcome": launch.outcome, "error": launch.error,
             "action": launch.action, "foreground_before": fg(launch.foreground_before),
             "foreground_after": fg(launch.foreground_after), "duration_s": launch.duration_s,
-            "frames_sampled_per_s": launch.sampled_per_s, "frames_analysed": launch.analysed,
+            "frames_sampled_per_s": launch.sampled_per_s, "ad_frames_sampled_per_s": launch.ad_sampled_per_s,
+            "frames_analysed": launch.analysed,
             "lost": launch.lost, "crashed": launch.crashed,
             "events": [{"t_s": e.t_s, "what": e.what, "detail": e.detail, "frame": e.frame}
                        for e in launch.events],
@@ -86,7 +90,7 @@ def _launch_dict(launch: Launch) -> dict:
 def result_dict(result: CheckResult) -> dict:
     return {"app": result.app, "platform": result.platform, "device": result.device,
             "verdict": result.verdict, "complete": result.complete, "error": result.error,
-            "interrupted": result.interrupted,
+            "interrupted": result.interrupted, "evidence_errors": result.evidence_errors,
             "findings": [finding_dict(f) for f in result.findings],
             "launches": [_launch_dict(l) for l in result.launches],
             "timings": {"started": result.started_s, "finished": result.finished_s,
@@ -94,36 +98,50 @@ def result_dict(result: CheckResult) -> dict:
 
 
 class Evidence:
-    """Keeps the frames worth filing: the first frame of each new screen state, and any jump."""
+    """Decides which frames to file (the first of each new screen state, a jump, the frames before
+    and after a tap) and names them at once; the bytes are written by the background writer."""
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, writer: EvidenceWriter):
         self.frames_dir = out_dir / "frames"
         self.frames_dir.mkdir(parents=True, exist_ok=True)
+        self.writer = writer
+        self._last_kept: dict[int, Frame] = {}
 
     def keep(self, launch: Launch, frame: Frame) -> None:
-        previous = launch.frames[-2] if len(launch.frames) > 1 else None
-        changed = previous is None or previous.kind != frame.kind or (frame.jump and frame.jump.jumped) \
-            or bool(previous.analysis.close_controls) != bool(frame.analysis.close_controls)
-        if not changed or frame.png is (previous.png if previous else None):
+        if frame.file is not None:
+            return
+        last = self._last_kept.get(launch.index)
+        changed = last is None or last.kind != frame.kind or bool(frame.jump and frame.jump.jumped) \
+            or bool(last.analysis.close_controls) != bool(frame.analysis.close_controls) \
+            or frame.t_s - last.t_s >= KEEP_EVERY_S
+        if not (changed or frame.keep):
             return
         name = f"launch{launch.index}-{frame.t_s:05.2f}s-{frame.kind}"
-        (self.frames_dir / f"{name}.png").write_bytes(frame.png)
-        from crawler.devices.base import decode_png
-        annotate.save_annotated(decode_png(frame.png), frame.analysis,
-                                self.frames_dir / f"{name}.annotated.png")
-        frame.file = f"frames/{name}.png"
+        suffix = image_suffix(frame.image)
+        frame.file, frame.annotated = f"frames/{name}{suffix}", f"frames/{name}.annotated.jpg"
+        self._last_kept[launch.index] = frame
+        self.writer.submit(write_frame_files, frame.image, frame.analysis,
+                           self.frames_dir / f"{name}{suffix}", self.frames_dir / f"{name}.annotated.jpg")
 
     def keep_events(self, launch: Launch) -> None:
         """File the frames events carry (what the screen showed when the app crashed)."""
         for event in launch.events:
             if event.png is not None and event.frame is None:
-                name = f"launch{launch.index}-{event.t_s:05.2f}s-{event.what}.png"
-                (self.frames_dir / name).write_bytes(event.png)
+                name = f"launch{launch.index}-{event.t_s:05.2f}s-{event.what}{image_suffix(event.png)}"
+                self.writer.submit((self.frames_dir / name).write_bytes, event.png)
                 event.frame, event.png = f"frames/{name}", None
 
 
-def write_outputs(out_dir: Path, result: CheckResult) -> None:
+def write_outputs(out_dir: Path, result: CheckResult, writer: EvidenceWriter | None = None) -> None:
+    """result.json and report.html; by ``writer``'s thread when given (the data is taken now)."""
     data = result_dict(result)
+    if writer is None:
+        _write_pages(out_dir, data)
+    else:
+        writer.submit(_write_pages, out_dir, data)
+
+
+def _write_pages(out_dir: Path, data: dict) -> None:
     atomic.write_json(out_dir / "result.json", data)
     html.write_page(out_dir / "report.html", "check_report.html", r=data)
 
@@ -147,8 +165,10 @@ def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfil
     given (a shorter plan judges only the rules its probes speak to)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     result = CheckResult(app, profile.platform, {"profile": profile.name})
-    evidence = Evidence(out_dir)
+    writer = EvidenceWriter()
+    evidence = Evidence(out_dir, writer)
     planned: list[str] = []
+    prober = None
 
     def record(launch, frame):
         evidence.keep(launch, frame)
@@ -169,13 +189,15 @@ def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfil
             prober = Prober(device, app, display, rules, settings, on_event=record)
             planned = list(kinds) if kinds else _plan_kinds(probes)
             plan = _plan(prober, planned)
-            _run_plan(plan, planned, result, evidence, rules, out_dir)
+            _run_plan(plan, planned, result, evidence, rules, out_dir, prober.settings)
     except (EnvironmentProblem, DeviceError) as exc:
         result.error, result.cause = str(exc).splitlines()[0][:300], exc
     except KeyboardInterrupt:
         result.interrupted, result.error = True, "interrupted (Ctrl-C)"
     finally:
-        result.findings = _judge(result, rules, planned)
+        result.findings = _judge(result, rules, planned, prober.settings if prober else settings)
+        writer.close()     # every frame on disk before the final report names it
+        result.evidence_errors = writer.errors
         result.finished_s = time.time()
         write_outputs(out_dir, result)
     return result
@@ -197,7 +219,7 @@ def _display(device, profile: DeviceProfile, result: CheckResult) -> Display:
 
 
 def _run_plan(plan: list, planned: list[str], result: CheckResult, evidence: Evidence, rules: RuleProfile,
-              out_dir: Path) -> None:
+              out_dir: Path, settings: ProbeSettings) -> None:
     """Run the probes in order, writing the result after each; stop at a lost device or a crashing app."""
     crashes = 0
     for index, probe in enumerate(plan, start=1):
@@ -211,16 +233,17 @@ def _run_plan(plan: list, planned: list[str], result: CheckResult, evidence: Evi
             result.error = (f"the app crashed in {crashes} launches in a row "
                             f"({index - crashes + 1}-{index}); last: {launch.crashed}")[:300]
             return
-        result.findings = _judge(result, rules, planned, running="the check is still running (or was killed)")
-        write_outputs(out_dir, result)
+        result.findings = _judge(result, rules, planned, settings,
+                                 running="the check is still running (or was killed)")
+        write_outputs(out_dir, result, evidence.writer)
     result.complete = True
 
 
-def _judge(result: CheckResult, rules: RuleProfile, planned: list[str],
+def _judge(result: CheckResult, rules: RuleProfile, planned: list[str], settings: ProbeSettings | None,
            running: str = "the check stopped early") -> list:
     if not result.launches:
         reason = result.error or "no launch ran"
         return unprobed_findings(rules, reason)
-    findings = judge_launches(result.launches, rules)
+    findings = judge_launches(result.launches, rules, settings)
     return mark_unprobed(findings, result.launches, planned, rules, stopped=None if result.complete
                          else result.error or running)

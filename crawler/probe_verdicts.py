@@ -1,10 +1,16 @@
-"""From recorded launches to one finding per rule, each with the frame and numbers behind it."""
+"""From recorded launches to one finding per rule, each with the frame and numbers behind it.
+
+A tap is judged only with proof: the newest frame taken before it (at most ``tap_proof_s`` earlier)
+shows the ad, and the frames after it say what happened. Without that proof the finding is
+``inconclusive`` with the reason: a slow machine or a short ad never turns into a pass or a violation.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from crawler.probes import Launch
+from crawler.live import framediff, timeline
+from crawler.probes import Launch, ProbeSettings
 from crawler.watch import Frame
 from vision.rules import RuleProfile
 from vision.types import Finding
@@ -30,22 +36,101 @@ def close_present(observe: Launch, rules: RuleProfile) -> Finding:
     max_delay_s = rules["CLOSE_PRESENT"]["max_delay_s"]
     ads = observe.ad_frames
     first_close = next((f for f in ads if f.analysis.close_controls), None)
-    evidence = dict(ad_start_s=ads[0].t_s, frame=ads[0].file, max_delay_s=max_delay_s)
+    evidence = dict(ad_start_s=ads[0].t_s, frame=ads[0].file, max_delay_s=max_delay_s,
+                    ad_end_s=ads[-1].t_s, frames=[f.file for f in ads if f.file])
     if first_close is None:
         return finding(rules, "CLOSE_PRESENT", "violation", "广告展示全程未出现关闭/跳过控件",
-                       "no close or skip control appeared while the ad was shown", **evidence)
-    delay_s = round(first_close.t_s - ads[0].t_s, 2)
-    evidence.update(close_seen_s=first_close.t_s, delay_s=delay_s, close_frame=first_close.file)
+                       f"no close or skip control appeared while the ad was shown "
+                       f"({ads[0].t_s:.1f}-{ads[-1].t_s:.1f} s, {len(ads)} frames)", **evidence)
+    close_seen_s = first_close.close_since_s or first_close.t_s
+    delay_s = round(close_seen_s - ads[0].t_s, 2)
+    evidence.update(close_seen_s=round(close_seen_s, 3), close_frame_s=first_close.t_s, delay_s=delay_s,
+                    close_frame=first_close.file)
     if delay_s > max_delay_s:
         return finding(rules, "CLOSE_PRESENT", "violation",
                        f"关闭控件在广告出现 {delay_s:.1f} s 后才出现（上限 {max_delay_s:g} s）",
-                       f"close control appeared {delay_s:.1f} s after the ad (limit {max_delay_s:g} s)",
+                       f"close control first showed {delay_s:.1f} s after the ad (limit {max_delay_s:g} s)",
                        **evidence)
     return finding(rules, "CLOSE_PRESENT", "pass", f"关闭控件在广告出现后 {delay_s:.1f} s 内可见",
                    f"close control visible {delay_s:.1f} s after the ad appeared", **evidence)
 
 
-def close_effective(launch: Launch, rules: RuleProfile) -> Finding:
+def tap_unproven(launch: Launch, settings: ProbeSettings) -> str | None:
+    """Why the launch's tap cannot count as a tap on the ad, or None when a frame proves it did."""
+    action = launch.action
+    if action is None:
+        return None
+    before = action.get("before") or {}
+    if not before.get("shows_ad"):
+        return f"the last frame before the tap ({before.get('t_s', '?')} s) does not show the ad"
+    gap_s = action["t_s"] - before["t_s"]
+    if gap_s > settings.tap_proof_s:
+        return (f"the last frame before the tap was taken {gap_s:.2f} s before it "
+                f"(proof needs {settings.tap_proof_s:g} s): the ad may have gone")
+    return None
+
+
+def _frame_before_tap(launch: Launch) -> Frame | None:
+    return next((f for f in launch.frames if f.keep == "before tap"), None)
+
+
+def since_s(launch: Launch, frame: Frame, after_s: float) -> float:
+    """When the screen ``frame`` shows was first on screen after ``after_s``, to within a sample.
+
+    Analysis is slower than sampling: the frames taken between the analysed ones are walked back from
+    ``frame`` for as long as they show the same screen (thumbnails compared).
+    """
+    since = frame.t_s
+    for t_s, thumb in reversed(launch.samples):
+        if t_s >= frame.t_s:
+            continue
+        if t_s <= after_s or not framediff.same_screen(thumb, frame.thumb):
+            break
+        since = t_s
+    return since
+
+
+def close_outcome(launch: Launch, settings: ProbeSettings) -> tuple[str, str, str]:
+    """(verdict, zh, en) for one close tap, from the frames recorded after it."""
+    tap_t, within_s = launch.tap_t_s, settings.dismiss_within_s
+    after = launch.frames_after_tap()
+    jump = next((f for f in after if f.jump), None)
+    gone = next((f for f in after if not f.is_ad and f.kind != "permission"), None)
+    if gone is not None and gone.thumb is not None:     # dated by the samples, not the analysis
+        gone = replace(gone, t_s=since_s(launch, gone, tap_t))
+    if jump is not None and (gone is None or jump.t_s <= gone.t_s + settings.repop_watch_s):
+        return ("violation", f"点击关闭后跳转：{jump.jump.detail}",
+                f"the close tap jumped away at {jump.t_s:.1f} s: {jump.jump.detail}")
+    still = [f for f in after if f.is_ad and f.t_s - tap_t >= within_s and (gone is None or f.t_s < gone.t_s)]
+    if still:
+        return ("violation", f"点击 {still[0].t_s - tap_t:.1f} s 后广告仍在",
+                f"ad still shown in a frame taken {still[0].t_s - tap_t:.1f} s after the tap")
+    if gone is None:
+        last = after[-1].t_s - tap_t if after else 0.0
+        return ("inconclusive", f"点击后 {last:.1f} s 内无帧可判定",
+                f"no frame {within_s:g} s after the tap (the last came {last:.1f} s after it)")
+    if gone.t_s - tap_t > within_s:
+        return ("inconclusive", f"点击后首个可判定帧晚到 {gone.t_s - tap_t:.1f} s",
+                f"frames came too slowly: the first frame after the tap without the ad was taken "
+                f"{gone.t_s - tap_t:.1f} s after it, so whether it went within {within_s:g} s is unknown")
+    before = launch.action["before"]
+    countdown, read_at_s = before.get("countdown"), before.get("countdown_t_s", before["t_s"])
+    if countdown is not None and gone.t_s - read_at_s >= countdown - 1:
+        return ("inconclusive", f"广告倒计时 {countdown} 可能已自行结束",
+                f"the ad's own countdown ({countdown}) may have ended it by itself")
+    repop = next((f for f in after if f.is_ad and f.t_s > gone.t_s), None)
+    if repop is not None and repop.t_s - gone.t_s <= settings.repop_watch_s:
+        return ("violation", f"关闭 {repop.t_s - gone.t_s:.1f} s 后广告再次弹出",
+                f"the ad came back {repop.t_s - gone.t_s:.1f} s after closing")
+    if after[-1].t_s - gone.t_s < settings.repop_watch_s:
+        return ("inconclusive", "关闭后观察时间不足",
+                f"closed {gone.t_s - tap_t:.1f} s after the tap, but frames stopped "
+                f"{after[-1].t_s - gone.t_s:.1f} s later (re-pop watch {settings.repop_watch_s:g} s)")
+    return ("pass", f"点击一次后 {gone.t_s - tap_t:.1f} s 内关闭，未跳转、未再弹出",
+            f"one tap closed it in {gone.t_s - tap_t:.1f} s, no jump, no re-pop")
+
+
+def close_effective(launch: Launch, rules: RuleProfile, settings: ProbeSettings) -> Finding:
     evidence = dict(launch=launch.index, action=launch.action, outcome=launch.outcome,
                     frames=[f.file for f in launch.frames if f.file])
     if launch.error:
@@ -54,29 +139,60 @@ def close_effective(launch: Launch, rules: RuleProfile) -> Finding:
     if launch.action is None:
         return finding(rules, "CLOSE_EFFECTIVE", "inconclusive", f"未能点击关闭控件：{launch.outcome}",
                        f"could not tap a close control: {launch.outcome}", **evidence)
-    if launch.outcome.startswith("dismissed"):
-        return finding(rules, "CLOSE_EFFECTIVE", "pass", f"点击一次即关闭：{launch.outcome}",
-                       f"one tap closed it: {launch.outcome}", **evidence)
-    return finding(rules, "CLOSE_EFFECTIVE", "violation", f"关闭无效：{launch.outcome}",
-                   f"close did not work: {launch.outcome}", **evidence)
+    if reason := tap_unproven(launch, settings):
+        return finding(rules, "CLOSE_EFFECTIVE", "inconclusive", f"无法证明点中了广告：{reason}",
+                       f"the tap is not proven to have landed on the ad: {reason}", **evidence)
+    verdict, zh, en = close_outcome(launch, settings)
+    label = {"pass": ("关闭有效", "close works"), "violation": ("关闭无效", "close did not work"),
+             "inconclusive": ("无法判定", "cannot tell")}[verdict]
+    return finding(rules, "CLOSE_EFFECTIVE", verdict, f"{label[0]}：{zh}", f"{label[1]}: {en}", **evidence)
 
 
-def fullscreen_jump(body_launches: list[Launch], rules: RuleProfile) -> Finding:
-    tapped = [l for l in body_launches if l.action is not None and not l.error]
-    jumped = [l for l in tapped if l.outcome.startswith("jump")]
-    evidence = dict(points=[l.action for l in tapped], jumped=[l.outcome for l in jumped],
-                    probed=len(tapped), hot_zone_fraction=round(len(jumped) / len(tapped), 2) if tapped else None)
-    if not tapped:
-        reasons = "; ".join(sorted({l.error or l.outcome for l in body_launches})) or "no body tap"
-        return finding(rules, "FULLSCREEN_JUMP", "inconclusive", f"未能点击广告主体：{reasons}",
-                       f"no body tap delivered: {reasons}", **evidence)
-    fraction = len(jumped) / len(tapped)
+def body_outcome(launch: Launch, settings: ProbeSettings) -> tuple[bool | None, str]:
+    """(jumped, why) for one body tap; jumped is None when the frames cannot tell."""
+    if launch.error:
+        return None, f"device error: {launch.error}"
+    if launch.action is None:
+        return None, launch.outcome or "no tap"
+    if reason := tap_unproven(launch, settings):
+        return None, reason
+    tap_t, after = launch.tap_t_s, launch.frames_after_tap()
+    jump = next((f for f in after if f.jump), None)
+    if jump is not None:
+        return True, f"jump {jump.t_s - tap_t:.1f} s after the tap: {jump.jump.detail}"
+    if not after:
+        return None, "no frame after the tap"
+    before = _frame_before_tap(launch)
+    shown_after = after[0].is_ad or timeline.is_candidate(after[0]) or (before is not None and any(
+        tap_t < t_s <= after[0].t_s and framediff.same_screen(thumb, before.thumb)
+        for t_s, thumb in launch.samples))
+    if not shown_after:
+        return None, (f"the ad was gone in the first frame after the tap ({after[0].t_s:.2f} s): it may "
+                      "have ended by itself, so the tap is not proven to have hit it")
+    if after[-1].t_s - tap_t < settings.jump_watch_s:
+        return None, f"frames stopped {after[-1].t_s - tap_t:.1f} s after the tap (watch {settings.jump_watch_s:g} s)"
+    return False, f"no jump in {after[-1].t_s - tap_t:.1f} s after the tap, the ad still shown after it"
+
+
+def fullscreen_jump(body_launches: list[Launch], rules: RuleProfile, settings: ProbeSettings) -> Finding:
+    outcomes = [(l, *body_outcome(l, settings)) for l in body_launches]
+    decided = [(l, jumped) for l, jumped, _ in outcomes if jumped is not None]
+    jumped = [l for l, j in decided if j]
+    evidence = dict(points=[l.action for l, _ in decided], jumped=[l.outcome for l in jumped],
+                    probed=len(decided), undecided=[f"launch {l.index}: {why}" for l, j, why in outcomes if j is None],
+                    hot_zone_fraction=round(len(jumped) / len(decided), 2) if decided else None)
+    if not decided:
+        reasons = "; ".join(sorted({why for _, _, why in outcomes})) or "no body tap"
+        return finding(rules, "FULLSCREEN_JUMP", "inconclusive", f"未能证明点中了广告主体：{reasons}",
+                       f"no body tap proven on the ad: {reasons}", **evidence)
+    fraction = len(jumped) / len(decided)
     if fraction > rules["FULLSCREEN_JUMP"]["max_jump_fraction"]:
         return finding(rules, "FULLSCREEN_JUMP", "violation",
-                       f"点击广告主体 {len(jumped)}/{len(tapped)} 处发生跳转",
-                       f"{len(jumped)} of {len(tapped)} body taps jumped away", **evidence)
-    return finding(rules, "FULLSCREEN_JUMP", "pass", f"点击广告主体 {len(tapped)} 处均未跳转",
-                   f"none of {len(tapped)} body taps jumped", **evidence)
+                       f"点击广告主体 {len(jumped)}/{len(decided)} 处发生跳转",
+                       f"{len(jumped)} of {len(decided)} body taps jumped away", **evidence)
+    return finding(rules, "FULLSCREEN_JUMP", "pass", f"点击广告主体 {len(decided)} 处均未跳转",
+                   f"none of {len(decided)} body taps jumped (each with the ad shown before and after)",
+                   **evidence)
 
 
 def _permission_findings(launches: list[Launch]) -> list[Finding]:
@@ -91,13 +207,41 @@ def _permission_findings(launches: list[Launch]) -> list[Finding]:
     return found
 
 
-def judge_launches(launches: list[Launch], rules: RuleProfile) -> list[Finding]:
+def promote_jumping_splash(launches: list[Launch], rules: RuleProfile, settings: ProbeSettings) -> bool:
+    """A cue-less splash whose body jumped when tapped (with proof) is an ad: mark its frames so."""
+    proven = [l for l in launches if l.kind == "body_tap" and l.action and l.action["target"] == "splash body"
+              and body_outcome(l, settings)[0] is True]
+    if not proven:
+        return False
+    for launch in launches:
+        for frame in launch.frames:
+            if timeline.is_candidate(frame):
+                timeline.mark_ad(frame, timeline.JUMPED_WHEN_TAPPED, rules)
+    return True
+
+
+def _cueless_splash_note(launches: list[Launch], settings: ProbeSettings) -> str:
+    """What the launches learned of a splash with no ad cue, if one was shown."""
+    if not any(timeline.is_candidate(f) for l in launches for f in l.frames):
+        return ""
+    taps = [l for l in launches if l.action and l.action["target"] == "splash body"]
+    if any(body_outcome(l, settings)[0] is False for l in taps):
+        return " (a splash with no ad cue was shown; tapping it did not leave the app: not taken for an ad)"
+    return " (a splash with no ad cue was shown, but no tap on it was proven: whether it is an ad is unknown)"
+
+
+def judge_launches(launches: list[Launch], rules: RuleProfile,
+                   settings: ProbeSettings | None = None) -> list[Finding]:
     """One finding per rule that the probes could speak to."""
+    settings = settings or ProbeSettings()
     observe = next((l for l in launches if l.kind == "observe"), None)
+    if key_frame(launches) is None:
+        promote_jumping_splash(launches, rules, settings)
     frame = key_frame(launches)
     findings: list[Finding] = []
     if frame is None:
-        reason = f"no splash ad or pop-up appeared in {len(launches)} launches"
+        why = _cueless_splash_note(launches, settings)
+        reason = f"no splash ad or pop-up appeared in {len(launches)} launches{why}"
         findings += [finding(rules, rule, "inconclusive", f"{len(launches)} 次启动均未出现开屏广告或弹窗",
                              reason, launches=len(launches)) for rule in AD_RULES]
     else:
@@ -109,10 +253,10 @@ def judge_launches(launches: list[Launch], rules: RuleProfile) -> list[Finding]:
         findings += [_with_frame(f, frame) for f in frame.analysis.findings if f.rule in FRAME_RULES]
         close = next((l for l in launches if l.kind == "close"), None)
         if close is not None:
-            findings.append(close_effective(close, rules))
+            findings.append(close_effective(close, rules, settings))
         body = [l for l in launches if l.kind == "body_tap"]
         if body:
-            findings.append(fullscreen_jump(body, rules))
+            findings.append(fullscreen_jump(body, rules, settings))
     return findings + _permission_findings(launches)
 
 

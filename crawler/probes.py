@@ -1,21 +1,28 @@
 """The probe plan for one app. Every probe is a cold launch, watched frame by frame.
 
 - observe: watch from launch until the app settles; the timeline says when the ad came and went, when
-  a close control first showed, the countdown, and any permission prompt.
-- close: tap the detected close control once; did the ad go within 2 s, did the app stay in front,
-  did the ad come back within 3 s?
+  a close control first showed, the countdown, and any permission prompt. It also teaches the prober
+  the app's main screen, so later launches know what is splash (``crawler.live.timeline``).
+- close: wait for the ad's close control (it may show late), tap it once; did the ad go within 2 s,
+  did the app stay in front, did the ad come back within 3 s?
 - body_tap: tap a neutral point of the ad body, away from every control and jump button; jump or not?
 A permission prompt met on the way is denied (least privilege) after its frame has been judged.
+
+Every tap is recorded with its proof (``action["before"]``): the newest frame taken before it and
+whether that frame shows the ad; the frames after it are recorded until they can say what happened.
+Verdicts are drawn from these frames in ``crawler.probe_verdicts``, never from the probe's hopes.
 """
 
 from __future__ import annotations
 
-import threading
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
 from crawler.devices.base import AppCrashed, Device, DeviceError, DeviceLost, Foreground
-from crawler.watch import Frame, Watcher
+from crawler.live import framediff, timeline
+from crawler.live.devicelock import DeviceLock
+from crawler.watch import Frame, Watcher, first_shown_s
 from vision import lexicon
 from vision.types import Box, Display, ScreenAnalysis
 from vision.rules import RuleProfile
@@ -50,8 +57,11 @@ class Launch:
     foreground_after: Foreground | None = None
     error: str | None = None
     sampled_per_s: float = 0.0
+    ad_sampled_per_s: float | None = None   # frames taken per second while the ad was shown
     analysed: int = 0
     duration_s: float = 0.0
+    #: (t_s, grey thumbnail) of every frame taken, analysed or not: they date changes between analyses
+    samples: list = field(default_factory=list, repr=False)
     lost: str | None = None                 # the device or its server went away: the check ends here
     crashed: str | None = None              # the app died: this launch cannot be judged
     failure: BaseException | None = field(default=None, repr=False)   # what lost the device, for --debug
@@ -63,6 +73,15 @@ class Launch:
     def ad_frames(self) -> list[Frame]:
         return [f for f in self.frames if f.is_ad]
 
+    @property
+    def tap_t_s(self) -> float | None:
+        return self.action["t_s"] if self.action else None
+
+    def frames_after_tap(self) -> list[Frame]:
+        """Frames taken after the tap had landed (their capture started after it returned)."""
+        tap = self.tap_t_s
+        return [] if tap is None else sorted((f for f in self.frames if f.t_s > tap), key=lambda f: f.t_s)
+
 
 @dataclass
 class ProbeSettings:
@@ -72,6 +91,8 @@ class ProbeSettings:
     dismiss_within_s: float = 2.0
     repop_watch_s: float = 3.0
     jump_watch_s: float = 1.5
+    #: A tap counts as a tap on the ad only if a frame taken at most this long before it shows the ad.
+    tap_proof_s: float = 1.0
 
 
 class Prober:
@@ -83,8 +104,12 @@ class Prober:
         self.settings = settings or ProbeSettings(
             dismiss_within_s=rules["CLOSE_EFFECTIVE"]["dismiss_within_s"],
             repop_watch_s=rules["CLOSE_EFFECTIVE"]["repop_watch_s"])
-        self.lock = threading.Lock()
+        self.lock = DeviceLock()
         self.on_event = on_event or (lambda launch, event: None)
+        self.main_thumb = None          # the app's main screen, learned by the observe launch
+        self.splash_candidate = False   # observe saw a splash with no ad cue (tap it to learn more)
+        self._tracker = timeline.SplashTracker(None, rules)
+        self._pending_before = None     # ((t_s, image, thumb), frame acted on) of the launch's tap
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _launch(self, launch: Launch) -> Watcher:
@@ -93,12 +118,16 @@ class Prober:
             launch.foreground_before = self.device.foreground()
         t0 = time.monotonic()
         launch.note(0.0, "launch", launch.foreground_before.identity)
-        return Watcher(self.device, self.display, self.rules, launch.foreground_before,
-                               self.lock, t0)
+        return Watcher(self.device, self.display, self.rules, launch.foreground_before, self.lock, t0)
 
     def _finish(self, launch: Launch, watcher: Watcher | None, started: float) -> Launch:
         if watcher is not None and watcher.stats:
             launch.sampled_per_s, launch.analysed = watcher.stats.sampled_per_s, watcher.stats.analysed
+            launch.samples = watcher.sampler.history
+            ads = launch.ad_frames
+            if ads:
+                launch.ad_sampled_per_s = watcher.stats.rate_between(ads[0].t_s, ads[-1].t_s)
+        launch.frames.sort(key=lambda f: f.t_s)
         if launch.lost or launch.crashed:
             launch.duration_s = round(time.monotonic() - started, 2)
             return launch                   # nothing more to ask of a gone device or a dead app
@@ -114,15 +143,62 @@ class Prober:
         launch.frames.append(frame)
         self.on_event(launch, frame)
 
-    def _tap(self, launch: Launch, watcher: Watcher, x: float, y: float, target: str) -> float:
-        """Tap and return when it happened (s since launch): frames before then predate it."""
+    def _placed(self, launch: Launch, frames):
+        """The launch's frames, each placed before or after the app's main screen as it comes."""
+        self._tracker = timeline.SplashTracker(self.main_thumb, self.rules)
+        for frame in frames:
+            yield self._tracker.place(frame)
+
+    def _tap(self, launch: Launch, watcher: Watcher, decided_on: Frame, x: float, y: float,
+             target: str) -> float:
+        """Tap, and record the proof: the newest frame taken before the tap and what it shows.
+
+        Returns when the tap had landed (s since launch): frames whose capture started later show
+        what came of it. A frame before the tap that differs from the one acted on is analysed only
+        once the outcome has been watched (``_settle_before``): nothing slow between tap and outcome.
+        """
         with self.lock:
+            newest = watcher.sampler.newest() if watcher.sampler else None
+            started_s = watcher.now_s()
             self.device.tap(x, y)
-            t_s = time.monotonic() - watcher.t0
+            t_s = watcher.now_s()
         launch.action = {"type": "tap", "x_px": round(x), "y_px": round(y), "target": target,
-                         "t_s": round(t_s, 2)}
+                         "started_s": round(started_s, 3), "t_s": round(t_s, 3)}
+        if newest is None or newest[0] <= decided_on.t_s:
+            self._file_before(launch, decided_on)
+        elif framediff.same_screen(decided_on.thumb, newest[2]):    # a countdown may have ticked
+            self._file_before(launch, dataclasses.replace(decided_on, t_s=newest[0], image=newest[1],
+                                                          thumb=newest[2], file=None, annotated=None))
+        else:   # the screen moved between the decision and the tap: judged once the outcome is in
+            launch.action["before"] = {"t_s": round(newest[0], 3), "kind": "not yet analysed",
+                                       "shows_ad": False}
+            self._pending_before = (newest, decided_on)
         launch.note(t_s, "tap", f"{target} at ({round(x)}, {round(y)})")
         return t_s
+
+    def _file_before(self, launch: Launch, before: Frame) -> None:
+        before.keep = "before tap"
+        launch.action["before"] = {"t_s": round(before.t_s, 3), "kind": before.kind,
+                                   "shows_ad": before.is_ad or timeline.is_candidate(before),
+                                   "countdown": before.analysis.countdown.seconds
+                                   if before.analysis.countdown else None,
+                                   "countdown_t_s": round(before.analysed_t_s, 3)}
+        if any(f is before for f in launch.frames):
+            self.on_event(launch, before)    # kept now if it was not kept when it came
+        else:
+            self._record(launch, before)
+
+    def _settle_before(self, launch: Launch, watcher: Watcher) -> None:
+        """Analyse the frame taken before the tap that differed from the one acted on."""
+        if self._pending_before is None:
+            return
+        (t_s, image, thumb), decided_on = self._pending_before
+        self._pending_before = None
+        frame = watcher.analyse(t_s, image, thumb, foreground=decided_on.foreground)
+        frame.before_main = decided_on.before_main and not framediff.same_screen(thumb, self.main_thumb)
+        if frame.before_main and frame.has_ad_cue:
+            timeline.mark_ad(frame, timeline.CUE_BEFORE_MAIN, self.rules)
+        self._file_before(launch, frame)
 
     def _deny_permission(self, launch: Launch, frame: Frame) -> bool:
         """Tap the least-privilege answer of a permission prompt; True if one was tapped."""
@@ -138,9 +214,11 @@ class Prober:
         started = time.monotonic()
         self.device.moment = f"launch {index} ({kind})"
         launch, watcher = Launch(index, kind), None
+        self._pending_before = None
         try:
             watcher = self._launch(launch)
             body(launch, watcher)
+            self._settle_before(launch, watcher)
         except DeviceLost as exc:
             launch.lost, launch.failure = str(exc)[:300], exc
             launch.error = launch.lost
@@ -156,7 +234,7 @@ class Prober:
         """Note the crash with what the screen shows now (an error page), else the last frame seen."""
         launch.crashed = launch.error = str(exc)[:300]
         launch.outcome = "app crashed"
-        png = launch.frames[-1].png if launch.frames else None
+        png = launch.frames[-1].image if launch.frames else None
         try:
             with self.lock:
                 png = self.device.screenshot_png()
@@ -165,118 +243,140 @@ class Prober:
         t_s = time.monotonic() - watcher.t0 if watcher is not None else 0.0
         launch.events.append(Event(round(t_s, 2), "app_crashed", launch.crashed, png=png))
 
-    def _wait_for_ad(self, launch: Launch, frames) -> Frame | None:
-        """The first ad frame that the next frame confirms: same kind, controls in the same places.
+    def _note_permission(self, launch: Launch, frame: Frame) -> None:
+        prompt = frame.analysis.permission
+        if not any(e.what == "permission" and e.t_s == round(frame.t_s, 2) for e in launch.events):
+            purpose = prompt.purpose_overlay.text if prompt and prompt.purpose_overlay else "none"
+            launch.note(frame.t_s, "permission", f"{prompt.kind if prompt else '?'}; purpose: {purpose}")
+        self._deny_permission(launch, frame)
 
-        Acting on a pop-up still sliding in would tap where its ✕ was, not where it is, and blame the
-        app for a tap that missed.
+    def _target(self, frame: Frame, need_close: bool, body: bool) -> bool:
+        """Whether ``frame`` shows what this probe acts on."""
+        if need_close:
+            return frame.is_ad and bool(frame.analysis.close_controls)
+        return frame.is_ad or (body and self.splash_candidate and timeline.is_candidate(frame))
+
+    def _wait_for_target(self, launch: Launch, watcher: Watcher, frames, need_close: bool = False,
+                         body: bool = False) -> Frame | None:
+        """The first frame showing the target that the screen confirms: nothing moved since.
+
+        Confirmed by the newest screenshot showing the same screen (a countdown may tick; no second
+        analysis needed), else by the next analysed frame showing the same controls in the same
+        places: acting on a pop-up still sliding in would tap where its ✕ was, not where it is, and
+        blame the app for a tap that missed.
+        Waits while an ad is shown (its close may come late); gives up once the ad has gone.
         """
-        previous = None
+        s = self.settings
+        previous, ad_seen_at, last_ad_at = None, None, None
         for frame in frames:
             self._record(launch, frame)
             if frame.kind == "permission":
                 self._note_permission(launch, frame)
-            elif frame.is_ad and previous is not None and _same_layout(previous, frame):
-                return frame
-            previous = frame if frame.is_ad else None
-        return previous   # time ran out on an ad seen once: better than nothing
+                previous = None
+                continue
+            if self._target(frame, need_close, body):
+                if previous is not None and _same_layout(previous, frame):
+                    return frame
+                newest = watcher.sampler.newest() if watcher.sampler else None
+                if newest and newest[0] > frame.t_s and framediff.same_screen(frame.thumb, newest[2]):
+                    return frame
+                previous = frame
+            else:
+                previous = None
+            if frame.is_ad or self._target(frame, False, body):
+                ad_seen_at = frame.t_s if ad_seen_at is None else ad_seen_at
+                last_ad_at = frame.t_s
+            elif last_ad_at is not None and frame.t_s - last_ad_at >= s.settle_s:
+                return None      # the ad came and went without what we wait for
+            if ad_seen_at is None and frame.t_s > s.wait_for_ad_s:
+                return None
+        return None
 
     @staticmethod
-    def _no_ad_outcome(launch: Launch) -> str:
-        return "ad gone before it could be tapped" if launch.ad_frames else "no ad seen"
-
-    def _note_permission(self, launch: Launch, frame: Frame) -> None:
-        prompt = frame.analysis.permission
-        if not any(e.what == "permission" and e.t_s == frame.t_s for e in launch.events):
-            purpose = prompt.purpose_overlay.text if prompt and prompt.purpose_overlay else "none"
-            launch.note(frame.t_s, "permission", f"{prompt.kind if prompt else '?'}; purpose: {purpose}")
-        self._deny_permission(launch, frame)
+    def _no_target_outcome(launch: Launch, need_close: bool) -> str:
+        if launch.ad_frames:
+            if need_close and not any(f.analysis.close_controls for f in launch.ad_frames):
+                return "no close control to tap"
+            return "ad gone before it could be tapped"
+        return "no ad seen"
 
     # -- the probes -----------------------------------------------------------------------------
     def observe(self, index: int) -> Launch:
         return self._run(index, "observe", self._observe)
 
     def _observe(self, launch: Launch, watcher: Watcher) -> None:
+        """Watch until the screen settles after every ad-like screen (or none came by wait_for_ad_s)."""
         s = self.settings
-        ad_seen_at = close_seen_at = last_ad_at = None
-        last_countdown = None
+        adlike_seen_at = last_adlike_at = None
         for frame in watcher.frames(s.observe_max_s):
             self._record(launch, frame)
             if frame.kind == "permission":
                 self._note_permission(launch, frame)
-            elif frame.is_ad:
-                if ad_seen_at is None:
-                    ad_seen_at = frame.t_s
-                    launch.note(frame.t_s, "ad_start", frame.kind)
-                if close_seen_at is None and frame.analysis.close_controls:
-                    close_seen_at = frame.t_s
-                    launch.note(frame.t_s, "close_seen", frame.analysis.close_controls[0].text)
-                countdown = frame.analysis.countdown
-                if countdown and countdown.seconds != last_countdown:
-                    last_countdown = countdown.seconds
-                    launch.note(frame.t_s, "countdown", str(countdown.seconds))
-                last_ad_at = frame.t_s
-            elif last_ad_at is not None and frame.t_s - last_ad_at >= s.settle_s:
+            elif frame.is_ad or frame.has_ad_cue:
+                adlike_seen_at = frame.t_s if adlike_seen_at is None else adlike_seen_at
+                last_adlike_at = frame.t_s
+            elif last_adlike_at is not None and frame.t_s - last_adlike_at >= s.settle_s:
                 break
-            elif ad_seen_at is None and frame.t_s >= s.wait_for_ad_s:
+            elif adlike_seen_at is None and frame.t_s >= s.wait_for_ad_s:
                 break
             if frame.jump:
                 launch.note(frame.t_s, "jump", frame.jump.detail)
                 break
-        if last_ad_at is not None:
-            launch.note(last_ad_at, "ad_end")
-        launch.outcome = "ad seen" if ad_seen_at is not None else "no ad seen"
+        self.learn_main_screen(launch)
+        date_first_close(launch, watcher.sampler.history if watcher.sampler else [])
+        note_ad_timeline(launch)
+        launch.outcome = "ad seen" if launch.ad_frames else "no ad seen"
+
+    def learn_main_screen(self, launch: Launch) -> None:
+        """The app's main screen from a finished observe launch; its splash frames placed by it."""
+        self.main_thumb = timeline.main_screen(launch.frames)
+        timeline.place_all(launch.frames, self.main_thumb, self.rules)
+        self.splash_candidate = any(timeline.is_candidate(f) for f in launch.frames)
 
     def close(self, index: int) -> Launch:
         return self._run(index, "close", self._close)
 
     def _close(self, launch: Launch, watcher: Watcher) -> None:
         s = self.settings
-        frames = watcher.frames(s.wait_for_ad_s + s.dismiss_within_s + s.repop_watch_s + 2)
-        ad = self._wait_for_ad(launch, self._until(frames, s.wait_for_ad_s))
+        frames = self._placed(launch, watcher.frames(s.observe_max_s + s.dismiss_within_s + s.repop_watch_s))
+        ad = self._wait_for_target(launch, watcher, frames, need_close=True)
         if ad is None:
-            launch.outcome = self._no_ad_outcome(launch)
-            return
-        if not ad.analysis.close_controls:
-            launch.outcome = "no close control to tap"
+            launch.outcome = self._no_target_outcome(launch, need_close=True)
             return
         control = max(ad.analysis.close_controls, key=lambda c: c.box.area)
         target = control.touch_box or control.box
-        tap_t = self._tap(launch, watcher, *target.center, target=f"close control '{control.text}'")
-        dismissed_at = repop_at = None
+        tap_t = self._tap(launch, watcher, ad, *target.center, target=f"close control '{control.text}'")
+        launch.outcome = self._watch_after_close(launch, frames, tap_t)
+
+    def _watch_after_close(self, launch: Launch, frames, tap_t: float) -> str:
+        """Record frames after a close tap until they can tell: gone (and not back), still there, a jump.
+
+        Each frame is labelled before it is recorded, so the frames that decide are filed as evidence.
+        """
+        s = self.settings
+        dismissed_at = None
         for frame in frames:
-            if frame.t_s < tap_t:
+            if frame.t_s <= tap_t:
                 continue   # taken before the tap landed
-            self._record(launch, frame)
+            first = not launch.frames_after_tap()
+            ending = None
             if frame.jump:
-                launch.note(frame.t_s, "jump", frame.jump.detail)
-                launch.outcome = f"jump after close: {frame.jump.detail}"
-                return
+                ending = ("jump", f"jump after close: {frame.jump.detail}")
+            elif dismissed_at is not None and frame.is_ad:
+                ending = ("re-pop", f"ad came back {frame.t_s - dismissed_at:.1f} s after closing")
+            elif dismissed_at is None and frame.is_ad and frame.t_s - tap_t >= s.dismiss_within_s:
+                ending = ("still shown", f"ad still shown {frame.t_s - tap_t:.1f} s after the tap")
+            frame.keep = frame.keep or ("after tap" if first else ending[0] if ending else None)
+            self._record(launch, frame)
+            if ending:
+                launch.note(frame.t_s, ending[0], ending[1])
+                return ending[1]
             if dismissed_at is None and not frame.is_ad and frame.kind != "permission":
                 dismissed_at = frame.t_s
                 launch.note(frame.t_s, "ad_dismissed")
-            elif dismissed_at is not None and frame.is_ad:
-                repop_at = frame.t_s
-                launch.note(frame.t_s, "ad_repop", frame.kind)
-                break
-            if dismissed_at is None and frame.t_s - tap_t > s.dismiss_within_s:
-                break
-            if dismissed_at is not None and frame.t_s - dismissed_at > s.repop_watch_s:
-                break
-        if dismissed_at is None:
-            launch.outcome = f"ad still shown {s.dismiss_within_s:g} s after the tap"
-        elif repop_at is not None:
-            launch.outcome = f"ad came back {repop_at - dismissed_at:.1f} s after closing"
-        else:
-            launch.outcome = f"dismissed in {dismissed_at - tap_t:.1f} s, no jump, no re-pop"
-
-    @staticmethod
-    def _until(frames, limit_s: float):
-        """The frames taken up to ``limit_s`` after launch; the rest stay in ``frames`` for later."""
-        for frame in frames:
-            yield frame
-            if frame.t_s > limit_s:
-                return
+            if dismissed_at is not None and frame.t_s - dismissed_at >= s.repop_watch_s:
+                return f"dismissed {dismissed_at - tap_t:.1f} s after the tap, no jump, no re-pop"
+        return "frames ended before the outcome was seen"
 
     def body_tap(self, index: int, point_index: int) -> Launch:
         return self._run(index, "body_tap", lambda launch, watcher: self._body_tap(
@@ -284,26 +384,62 @@ class Prober:
 
     def _body_tap(self, launch: Launch, watcher: Watcher, point_index: int) -> None:
         s = self.settings
-        frames = watcher.frames(s.wait_for_ad_s + s.jump_watch_s + 2)
-        ad = self._wait_for_ad(launch, self._until(frames, s.wait_for_ad_s))
+        frames = self._placed(launch, watcher.frames(s.observe_max_s + s.jump_watch_s + 2))
+        ad = self._wait_for_target(launch, watcher, frames, body=True)
         if ad is None:
-            launch.outcome = self._no_ad_outcome(launch)
+            launch.outcome = self._no_target_outcome(launch, need_close=False)
             return
         point = neutral_point(ad.analysis, self.display, point_index)
         if point is None:
             launch.outcome = "no neutral point on the ad body"
             return
-        tap_t = self._tap(launch, watcher, *point, target="ad body")
-        deadline = time.monotonic() + s.jump_watch_s
-        while time.monotonic() < deadline:
-            with self.lock:
-                jump = self.device.foreground().jump_since(launch.foreground_before)
-            if jump:
-                launch.note(tap_t, "jump", jump.detail)
-                launch.outcome = f"jump: {jump.detail}"
+        what = "ad body" if ad.is_ad else "splash body"
+        tap_t = self._tap(launch, watcher, ad, *point, target=what)
+        launch.outcome = "frames ended before the outcome was seen"
+        for frame in frames:
+            if frame.t_s <= tap_t:
+                continue
+            first = not launch.frames_after_tap()
+            frame.keep = frame.keep or ("after tap" if first else "jump" if frame.jump else None)
+            self._record(launch, frame)
+            if frame.jump:
+                launch.note(frame.t_s, "jump", frame.jump.detail)
+                launch.outcome = f"jump: {frame.jump.detail}"
                 return
-            time.sleep(0.25)
-        launch.outcome = "no jump"
+            if frame.t_s - tap_t >= s.jump_watch_s:
+                launch.outcome = "no jump"
+                return
+
+
+def date_first_close(launch: Launch, history) -> None:
+    """Date the ad's first close control by the frames taken between analyses, not the analysed one."""
+    ads = launch.ad_frames
+    first = next((i for i, f in enumerate(ads) if f.analysis.close_controls), None)
+    if not first:       # none, or shown with the ad's first frame
+        return
+    frame = ads[first]
+    control = max(frame.analysis.close_controls, key=lambda c: c.box.area)
+    frame.close_since_s = first_shown_s(history, ads[first - 1], frame, control.box)
+
+
+def note_ad_timeline(launch: Launch) -> None:
+    """Events from the launch's frames: ad start and end, first close control, countdown changes."""
+    ads = launch.ad_frames
+    if not ads:
+        return
+    launch.note(ads[0].t_s, "ad_start", ads[0].kind)
+    first_close = next((f for f in ads if f.analysis.close_controls), None)
+    if first_close is not None:
+        launch.note(first_close.close_since_s or first_close.t_s, "close_seen",
+                    first_close.analysis.close_controls[0].text)
+    last_countdown = None
+    for frame in ads:
+        countdown = frame.analysis.countdown
+        if countdown and countdown.seconds != last_countdown:
+            last_countdown = countdown.seconds
+            launch.note(frame.t_s, "countdown", str(countdown.seconds))
+    launch.note(ads[-1].t_s, "ad_end")
+    launch.events.sort(key=lambda e: e.t_s)
 
 
 def _same_layout(a: Frame, b: Frame) -> bool:
@@ -311,8 +447,6 @@ def _same_layout(a: Frame, b: Frame) -> bool:
     if a.kind != b.kind or len(a.analysis.close_controls) != len(b.analysis.close_controls):
         return False
     return all(x.box.iou(y.box) >= 0.5 for x, y in zip(a.analysis.close_controls, b.analysis.close_controls))
-
-
 def _obstacles(analysis: ScreenAnalysis) -> list[Box]:
     boxes = [c.box for c in analysis.close_controls] + [j.box for j in analysis.jump_buttons]
     boxes += [x.box for x in (analysis.ad_label, analysis.countdown) if x is not None]

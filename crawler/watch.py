@@ -1,10 +1,12 @@
 """Watching a device's screen: frames sampled in the background, analysed when they change.
 
-Screenshots are taken by a background thread as fast as the device gives them (the aim is at least
-4 a second); the watcher analyses the newest one whenever its colour histogram differs from the last
-analysed frame (as PopSweeper does), so unchanged frames cost nothing and the analysis never falls far
-behind the screen. Every device call goes through one lock: Appium sessions are not meant to take
-two commands at once.
+Screenshots are taken by a background thread as fast as the device gives them (JPEG where it can); the
+watcher analyses the newest one whenever some part of the screen changed since the last analysed frame
+(a coarse grid over a grey thumbnail, ``crawler.live.framediff``: a small control appearing in a corner
+is a change), so unchanged frames cost nothing and the analysis never falls far behind the screen.
+The watcher only analyses and decides: evidence is written elsewhere (``crawler.live.evidence``).
+Every device call goes through one ``DeviceLock``: the sampler's screenshots wait behind the prober's
+taps and foreground checks, never the other way round.
 """
 
 from __future__ import annotations
@@ -14,16 +16,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from crawler.devices.base import AppCrashed, Device, DeviceError, DeviceLost, Foreground, Jump, decode_png
+from crawler.live import framediff
+from crawler.live.devicelock import DeviceLock
 from vision import Display, analyze
+from vision.controls import AdCues, find_ad_cues
 from vision.rules import RuleProfile
 from vision.types import ScreenAnalysis
 
-#: Histogram correlation above this means "the same picture" (a countdown tick still differs).
-SAME_FRAME_CORRELATION = 0.9995
 #: An unchanged screen is still reported this often, so time-based decisions are not starved.
 REPEAT_EVERY_S = 0.5
 
@@ -33,11 +35,22 @@ class Frame:
     """One analysed frame: when it was taken (s since launch), what it shows, who was in front."""
 
     t_s: float
-    png: bytes
+    image: bytes                     # as the device encoded it (JPEG or PNG)
     analysis: ScreenAnalysis
     foreground: Foreground | None
     jump: Jump | None
+    thumb: np.ndarray | None = field(default=None, repr=False)
     file: str | None = None          # set when the frame is kept as evidence
+    annotated: str | None = None
+    timeline_ad: str | None = None   # why the launch's timeline makes this an ad when vision alone did not
+    before_main: bool | None = None  # shown before the app's main screen (None: main screen not known)
+    keep: str | None = None          # why this frame must be kept as evidence (before/after a tap)
+    close_since_s: float | None = None   # when its close control first showed, from the frames between
+    analysed_t_s: float | None = None    # when the frame its analysis was made on was taken (a repeat's is older)
+
+    def __post_init__(self) -> None:
+        if self.analysed_t_s is None:
+            self.analysed_t_s = self.t_s
 
     @property
     def kind(self) -> str:
@@ -47,6 +60,20 @@ class Frame:
     def is_ad(self) -> bool:
         return self.kind in ("splash_ad", "popup")
 
+    @property
+    def has_ad_cue(self) -> bool:
+        """An ad label, countdown, jump button or close control is on screen."""
+        a = self.analysis
+        if a.ad_label or a.countdown or a.jump_buttons or a.close_controls:
+            return True
+        cues = self.text_cues
+        return bool(cues.ad_label or cues.countdown or cues.jump_buttons or cues.close_controls)
+
+    @property
+    def text_cues(self) -> AdCues:
+        """The ad cues in the frame's text, which vision reports only on screens it calls ads."""
+        return find_ad_cues(self.analysis.texts, [], self.analysis.size_px[0], self.analysis.card)
+
 
 @dataclass
 class SamplerStats:
@@ -54,6 +81,7 @@ class SamplerStats:
     analysed: int = 0
     started_s: float = 0.0
     stopped_s: float = 0.0
+    sample_times_s: list[float] = field(default_factory=list)   # since launch, every frame taken
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -61,14 +89,20 @@ class SamplerStats:
         span = self.stopped_s - self.started_s
         return round(self.sampled / span, 2) if span > 0 else 0.0
 
+    def rate_between(self, start_s: float, end_s: float) -> float | None:
+        """Frames taken per second between two times since launch (None for a span under a frame)."""
+        inside = [t for t in self.sample_times_s if start_s <= t <= end_s]
+        return round((len(inside) - 1) / (inside[-1] - inside[0]), 2) if len(inside) > 2 else None
+
 
 class FrameSampler:
-    """Takes screenshots in a background thread; ``latest()`` gives the newest (t_s, png)."""
+    """Takes screenshots in a background thread; ``latest()`` gives the newest (t_s, image bytes, thumbnail)."""
 
-    def __init__(self, device: Device, lock: threading.Lock, t0: float, interval_s: float = 0.2):
+    def __init__(self, device: Device, lock: DeviceLock, t0: float, interval_s: float = 0.1):
         self.device, self.lock, self.t0, self.interval_s = device, lock, t0, interval_s
         self.stats = SamplerStats(started_s=time.monotonic())
-        self._latest: tuple[float, bytes] | None = None
+        self._latest: tuple[float, bytes, np.ndarray | None] | None = None
+        self.history: list[tuple[float, np.ndarray | None]] = []    # (t_s, thumbnail) of every frame taken
         self.failure: DeviceError | None = None     # a lost device or crashed app: no use asking again
         self._ended = False
         self._stop = threading.Event()
@@ -86,10 +120,13 @@ class FrameSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            started = time.monotonic()
             try:
-                with self.lock:
-                    png = self.device.screenshot_png()
+                with self.lock.background():
+                    started = time.monotonic()
+                    image = self.device.frame_bytes()
+                    # Published before the device is let go: a tap waiting for this screenshot then
+                    # has it as the newest frame before it (the proof that it landed on the ad).
+                    self._publish(started - self.t0, image)
             except (DeviceLost, AppCrashed) as exc:
                 self.failure = exc
                 break
@@ -98,16 +135,31 @@ class FrameSampler:
                 if len(self.stats.errors) > 5:
                     break
                 continue
-            with self._fresh:
-                self._latest = (started - self.t0, png)
-                self.stats.sampled += 1
-                self._fresh.notify_all()
             self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
         with self._fresh:
             self._ended = True
             self._fresh.notify_all()                # a waiting latest() learns at once that no frame comes
 
-    def latest(self, newer_than_s: float, timeout_s: float = 5.0) -> tuple[float, bytes] | None:
+    def _publish(self, t_s: float, image: bytes) -> None:
+        thumb = framediff.thumbnail(image)      # a few ms at 1/8 scale; kept to date changes later
+        with self._fresh:
+            self._latest = (t_s, image, thumb)
+            self.history.append((t_s, thumb))
+            self.stats.sampled += 1
+            self.stats.sample_times_s.append(round(t_s, 3))
+            self._fresh.notify_all()
+
+    def thumbs_between(self, after_s: float, until_s: float) -> list[tuple[float, np.ndarray | None]]:
+        """(t_s, thumbnail) of the frames taken after ``after_s`` and up to ``until_s``."""
+        with self._fresh:
+            return [(t, thumb) for t, thumb in self.history if after_s < t <= until_s]
+
+    def newest(self) -> tuple[float, bytes, np.ndarray | None] | None:
+        """The newest frame taken so far, without waiting."""
+        with self._fresh:
+            return self._latest
+
+    def latest(self, newer_than_s: float, timeout_s: float = 5.0) -> tuple[float, bytes, np.ndarray | None] | None:
         """The newest frame taken after ``newer_than_s``, waiting up to ``timeout_s`` for one."""
         deadline = time.monotonic() + timeout_s
         with self._fresh:
@@ -119,51 +171,76 @@ class FrameSampler:
             return self._latest
 
 
-def _thumb_histogram(png: bytes) -> np.ndarray:
-    small = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_REDUCED_COLOR_8)
-    hist = cv2.calcHist([small], [0, 1, 2], None, [8, 8, 8], [0, 256] * 3)
-    return cv2.normalize(hist, hist).flatten()
-
-
 class Watcher:
     """Yields analysed frames of one launch until the caller stops iterating or time runs out."""
 
     def __init__(self, device: Device, display: Display, rules: RuleProfile, baseline: Foreground | None,
-                 lock: threading.Lock, t0: float):
+                 lock: DeviceLock, t0: float):
         self.device, self.display, self.rules = device, display, rules
         self.baseline, self.lock, self.t0 = baseline, lock, t0
         self.stats: SamplerStats | None = None
+        self.sampler: FrameSampler | None = None
+
+    def now_s(self) -> float:
+        return time.monotonic() - self.t0
 
     def frames(self, duration_s: float):
-        last_t, last_hist, last_frame, last_png = -1.0, None, None, b""
+        last_t, last = -1.0, None
         with FrameSampler(self.device, self.lock, self.t0) as sampler:
-            self.stats = sampler.stats
-            while time.monotonic() - self.t0 < duration_s:
+            self.sampler, self.stats = sampler, sampler.stats
+            while self.now_s() < duration_s:
                 got = sampler.latest(last_t)
                 if got is None:
                     if sampler.failure is not None:
                         raise sampler.failure
                     raise DeviceError("; ".join(sampler.stats.errors[-1:]) or "no screenshot came back")
-                last_t, png = got
-                # An unchanged screen encodes to the same bytes: no need to decode it to know.
-                same_bytes, last_png = png == last_png, png
-                hist = last_hist if same_bytes else _thumb_histogram(png)
-                if last_frame is not None and cv2.compareHist(
-                        hist, last_hist, cv2.HISTCMP_CORREL) >= SAME_FRAME_CORRELATION:
-                    if last_t - last_frame.t_s >= REPEAT_EVERY_S:
-                        yield dataclasses.replace(last_frame, t_s=last_t, file=None)
+                last_t, image, thumb = got
+                if last is not None and not framediff.changed(last.thumb, thumb):
+                    if last_t - last.t_s >= REPEAT_EVERY_S:
+                        # The same screen: no new analysis, but a fresh look at who is in front.
+                        foreground, jump = self._foreground()
+                        last = dataclasses.replace(last, t_s=last_t, image=image, foreground=foreground,
+                                                   jump=jump, file=None, annotated=None, keep=None)
+                        yield last
                     continue
-                last_hist = hist
-                last_frame = self._analyse(last_t, png)
+                last = self.analyse(last_t, image, thumb)
                 sampler.stats.analysed += 1
-                yield last_frame
+                yield last
 
-    def _analyse(self, t_s: float, png: bytes) -> Frame:
-        image = decode_png(png)
+    def _foreground(self) -> tuple[Foreground, Jump | None]:
+        with self.lock:
+            foreground = self.device.foreground()
+        return foreground, foreground.jump_since(self.baseline) if self.baseline else None
+
+    def analyse(self, t_s: float, image_bytes: bytes, thumb: np.ndarray | None = None,
+                foreground: Foreground | None = None) -> Frame:
+        """One frame analysed; who is in front is asked now unless ``foreground`` says (a past frame)."""
+        image = decode_png(image_bytes)
         display = Display(image.shape[1], image.shape[0], self.display.density, self.display.px_per_mm,
                           self.display.status_bar_dp, self.display.gesture_bar_dp)
         analysis = analyze(image, display, rules=self.rules)
-        with self.lock:
-            foreground = self.device.foreground()
-        jump = foreground.jump_since(self.baseline) if self.baseline else None
-        return Frame(t_s, png, analysis, foreground, jump)
+        if foreground is None:
+            foreground, jump = self._foreground()
+        else:
+            jump = foreground.jump_since(self.baseline) if self.baseline else None
+        if thumb is None:
+            thumb = framediff.thumbnail(image_bytes)
+        return Frame(t_s, image_bytes, analysis, foreground, jump, thumb)
+
+
+def first_shown_s(history: list[tuple[float, np.ndarray | None]], without: Frame, with_: Frame,
+                  box) -> float:
+    """When what ``with_`` shows in ``box`` (and ``without`` did not) first showed, to within a frame.
+
+    Analysis is slower than sampling: the frames taken between two analysed ones were only compared
+    as thumbnails. Each is placed with the analysed frame its ``box`` region looks more like; the first
+    one that looks like ``with_`` is when the control came (a countdown ticking inside it barely
+    matters next to the control itself appearing).
+    """
+    region = framediff.region(box, with_.thumb)
+    for t_s, thumb in history:
+        if without.t_s < t_s < with_.t_s and thumb is not None and \
+                framediff.region_distance(thumb, with_.thumb, region) < \
+                framediff.region_distance(thumb, without.thumb, region):
+            return t_s
+    return with_.t_s

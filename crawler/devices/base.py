@@ -118,7 +118,7 @@ def detect_jump(baseline: Foreground, now: Foreground) -> Jump:
 
 
 def decode_png(png: bytes) -> np.ndarray:
-    """A PNG screenshot as a BGR ``uint8`` image (height x width x 3)."""
+    """A PNG (or JPEG) screenshot as a BGR ``uint8`` image (height x width x 3)."""
     image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise DeviceError("the device returned a screenshot that is not a decodable image")
@@ -140,7 +140,7 @@ class Device(abc.ABC):
     moment: str = "setup"
 
     #: The calls of this interface; in every subclass each is wrapped by ``faults.guarded``.
-    CALLS = ("cold_launch", "foreground", "screenshot_png", "page_source", "tap", "display_info",
+    CALLS = ("cold_launch", "foreground", "screenshot_png", "frame_bytes", "page_source", "tap", "display_info",
              "app_running", "element_box")
 
     def __init_subclass__(cls, **kwargs) -> None:
@@ -162,6 +162,10 @@ class Device(abc.ABC):
     @abc.abstractmethod
     def screenshot_png(self) -> bytes:
         """A screenshot of the whole screen as PNG bytes, in device pixels."""
+
+    def frame_bytes(self) -> bytes:
+        """A screenshot for watching, encoded as the device gives it fastest (JPEG or PNG)."""
+        return self.screenshot_png()
 
     def screenshot(self) -> np.ndarray:
         """A screenshot as a BGR image (height x width x 3), in device pixels."""

@@ -63,8 +63,9 @@ def annotate(image_bgr: np.ndarray, analysis: ScreenAnalysis) -> Image.Image:
 
 def save_annotated(image_bgr: np.ndarray, analysis: ScreenAnalysis, path: Path,
                    max_width_px: int = 540) -> None:
-    """Write the annotated frame as a PNG, shrunk to ``max_width_px`` to keep reports light."""
+    """Write the annotated frame (PNG, or JPEG when ``path`` ends in .jpg), shrunk to ``max_width_px``
+    to keep reports light."""
     picture = annotate(image_bgr, analysis)
     if picture.width > max_width_px:
         picture = picture.resize((max_width_px, round(picture.height * max_width_px / picture.width)))
-    picture.save(path, optimize=True)
+    picture.save(path, optimize=True, **({"quality": 85} if Path(path).suffix == ".jpg" else {}))

@@ -1,0 +1,128 @@
+"""The watcher's helpers: frames compared by what changed where, the fair device lock, the evidence writer."""
+
+import functools
+import threading
+import time
+
+import cv2
+import numpy as np
+
+from crawler.live import framediff
+from crawler.live.devicelock import DeviceLock
+from crawler.live.evidence import EvidenceWriter
+
+
+def _photo(seed: int = 1) -> np.ndarray:
+    """A 1082 x 2402 photo-like frame: a gradient with waves and grain (a fresh copy each call)."""
+    return _photo_once(seed).copy()
+
+
+@functools.lru_cache(maxsize=2)
+def _photo_once(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:2402, 0:1082].astype(np.float32)
+    base = 120 + 60 * (x / 1082) - 40 * (y / 2402) + 22 * np.sin(x / 41) * np.cos(y / 67)
+    grain = rng.integers(-8, 8, size=base.shape)
+    grey = np.clip(base + grain, 0, 255).astype(np.uint8)
+    return cv2.merge([grey, np.clip(grey + 30, 0, 255).astype(np.uint8), grey])
+
+
+def _jpeg(image: np.ndarray) -> bytes:
+    return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+
+
+def test_a_small_pill_appearing_in_a_corner_of_a_photo_is_a_change():
+    photo = _photo()
+    with_pill = photo.copy()
+    cv2.rectangle(with_pill, (856, 105), (1040, 189), (40, 40, 40), -1)      # 70 x 32 dp at 2.625
+    cv2.putText(with_pill, "5", (960, 165), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (255, 255, 255), 3)
+    a, b = framediff.thumbnail(_jpeg(photo)), framediff.thumbnail(_jpeg(with_pill))
+    assert framediff.changed(a, b)
+    assert framediff.same_screen(a, b)          # still the same screen, give or take a control
+    # the old global histogram called these the same frame
+    hist = [cv2.normalize(h, h).flatten() for h in (
+        cv2.calcHist([cv2.imdecode(np.frombuffer(_jpeg(img), np.uint8), cv2.IMREAD_REDUCED_COLOR_8)],
+                     [0, 1, 2], None, [8, 8, 8], [0, 256] * 3) for img in (photo, with_pill))]
+    assert cv2.compareHist(hist[0], hist[1], cv2.HISTCMP_CORREL) >= 0.9995
+
+
+def test_a_12dp_close_glyph_appearing_is_a_change_and_the_same_frame_is_not():
+    photo = _photo()
+    with_x = photo.copy()
+    cv2.line(with_x, (1000, 80), (1031, 111), (255, 255, 255), 4)
+    cv2.line(with_x, (1031, 80), (1000, 111), (255, 255, 255), 4)
+    a = framediff.thumbnail(_jpeg(photo))
+    assert framediff.changed(a, framediff.thumbnail(_jpeg(with_x)))
+    assert not framediff.changed(a, framediff.thumbnail(_jpeg(photo)))
+
+
+def test_another_screen_is_not_the_same_screen():
+    a, b = framediff.thumbnail(_jpeg(_photo())), framediff.thumbnail(_jpeg(np.full((2402, 1082, 3), 240, np.uint8)))
+    assert framediff.changed(a, b) and not framediff.same_screen(a, b)
+
+
+def test_an_urgent_command_goes_before_the_samplers_next_screenshot():
+    lock, order, stop = DeviceLock(), [], threading.Event()
+
+    def sampler():
+        while not stop.is_set():
+            with lock.background():
+                order.append("shot")
+                time.sleep(0.05)
+
+    thread = threading.Thread(target=sampler)
+    thread.start()
+    time.sleep(0.12)
+    with lock:
+        shots_before_tap = order.count("shot")
+        order.append("tap")
+    time.sleep(0.12)
+    stop.set()
+    thread.join()
+    # the tap waited at most for the screenshot under way: no later shot came in between
+    assert order.index("tap") <= shots_before_tap
+    assert order.count("shot") > shots_before_tap
+
+
+def test_evidence_writer_runs_jobs_off_the_callers_thread_and_flush_waits_for_them(tmp_path):
+    threads = []
+
+    def slow_write(path):
+        time.sleep(0.3)
+        threads.append(threading.current_thread().name)
+        path.write_text("x")
+
+    with EvidenceWriter() as writer:
+        started = time.monotonic()
+        writer.submit(slow_write, tmp_path / "a")
+        writer.submit(lambda: 1 / 0)
+        assert time.monotonic() - started < 0.1          # the caller did not wait
+        writer.flush()
+        assert (tmp_path / "a").read_text() == "x"
+    assert threads == ["evidence-writer"]
+    assert writer.errors and "ZeroDivisionError" in writer.errors[0]
+
+
+def test_a_late_close_is_dated_by_the_frames_between_two_analysed_ones():
+    """The watcher analysed a ring-only frame at 0.3 s and a frame with the pill at 5.7 s; the
+    thumbnails taken between them (every 0.3 s) say the pill came at 4.0 s, with a countdown ticking."""
+    from crawler.watch import Frame, first_shown_s
+    from vision.types import Box, ScreenAnalysis, ScreenKind
+
+    def screen(t_s: float) -> np.ndarray:
+        image = _photo()
+        if t_s < 4.0:
+            cv2.circle(image, (1000, 150), 50, (255, 255, 255), 5)
+        else:
+            cv2.rectangle(image, (856, 105), (1040, 189), (40, 40, 40), -1)
+        cv2.putText(image, str(7 - int(t_s)), (950 if t_s < 4 else 980, 170), cv2.FONT_HERSHEY_SIMPLEX,
+                    1.5, (255, 255, 255), 3)
+        return image
+
+    def frame(t_s):
+        analysis = ScreenAnalysis((1082, 2402), 2.625, ScreenKind("splash_ad", 0.9))
+        return Frame(t_s, b"", analysis, None, None, framediff.thumbnail(_jpeg(screen(t_s))))
+
+    history = [(round(t, 2), framediff.thumbnail(_jpeg(screen(t)))) for t in np.arange(0.3, 6.0, 0.3)]
+    shown = first_shown_s(history, frame(0.3), frame(5.7), Box(856, 105, 184, 84))
+    assert 4.0 <= shown <= 4.3

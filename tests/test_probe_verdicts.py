@@ -1,0 +1,189 @@
+"""Verdicts from recorded launches: a tap counts only with frames that prove it landed on the ad.
+
+Launches are built by hand here (the frames a slow or a fast crawler would have recorded of a known
+app), so every timing can be tried; tests/test_check_e2e.py proves the same on the Chromium phone.
+"""
+
+import itertools
+
+import pytest
+
+from crawler.devices.base import Foreground, Jump
+from crawler.probe_verdicts import body_outcome, close_effective, fullscreen_jump, judge_launches
+from crawler.probes import Launch, ProbeSettings
+from crawler.watch import Frame
+from vision.rules import load_rule_profile
+from vision.types import Box, CloseControl, ScreenAnalysis, ScreenKind
+
+RULES = load_rule_profile()
+SETTINGS = ProbeSettings()
+APP = Foreground("web", "http://app/", "http://app:80")
+LANDING = Foreground("web", "http://landing/", "http://landing:80")
+SKIP = CloseControl(Box(900, 100, 150, 80), "text", "跳过", 0.9)
+
+
+def frame(t_s: float, ad: bool, jump: bool = False) -> Frame:
+    kind = "splash_ad" if ad else "normal"
+    analysis = ScreenAnalysis((1082, 2402), 2.625, ScreenKind(kind, 0.9),
+                              close_controls=[SKIP] if ad else [])
+    foreground = LANDING if jump else APP
+    return Frame(t_s, b"", analysis, foreground, Jump(True, "other_origin", "landing") if jump else None)
+
+
+def launch(kind: str, tap_t: float, before: Frame, after: list[Frame], target: str = "close control") -> Launch:
+    l = Launch(2, kind, frames=[before, *after])
+    l.action = {"type": "tap", "x_px": 1, "y_px": 1, "target": target, "started_s": tap_t - 0.1, "t_s": tap_t,
+                "before": {"t_s": before.t_s, "kind": before.kind, "shows_ad": before.is_ad, "countdown": None}}
+    return l
+
+
+def world(ad_until_s: float, tap_t: float, frame_times, jump_at_s: float | None = None) -> list[Frame]:
+    """Frames an app would give at ``frame_times``: its ad shown until ``ad_until_s``."""
+    return [frame(t, ad=t < ad_until_s and (jump_at_s is None or t < jump_at_s),
+                  jump=jump_at_s is not None and t >= jump_at_s) for t in frame_times if t > tap_t]
+
+
+def frame_times(start_s: float, interval_s: float, until_s: float = 12.0):
+    t, times = start_s, []
+    while t < until_s:
+        times.append(round(t, 3))
+        t += interval_s
+    return times
+
+
+# -- a tap after the ad ended can never pass ------------------------------------------------------
+
+def test_body_tap_whose_frame_before_shows_the_home_screen_is_inconclusive():
+    l = launch("body_tap", 5.4, frame(5.1, ad=False), [frame(5.6, False), frame(7.2, False)], "ad body")
+    f = fullscreen_jump([l], RULES, SETTINGS)
+    assert f.verdict == "inconclusive" and "does not show the ad" in f.message
+
+
+def test_body_tap_with_a_stale_frame_before_it_is_inconclusive():
+    l = launch("body_tap", 5.4, frame(3.9, ad=True), [frame(5.6, True), frame(7.2, True)], "ad body")
+    assert fullscreen_jump([l], RULES, SETTINGS).verdict == "inconclusive"
+
+
+def test_body_tap_after_which_the_ad_is_gone_is_not_a_pass():
+    # The ad was shown just before the tap but the first frame after it shows home: the ad may have
+    # ended by itself before the tap landed, so "no jump" proves nothing about its body.
+    l = launch("body_tap", 3.1, frame(2.8, ad=True), [frame(3.3, False), frame(5.0, False)], "ad body")
+    jumped, why = body_outcome(l, SETTINGS)
+    assert jumped is None and "may have ended by itself" in why
+    assert fullscreen_jump([l], RULES, SETTINGS).verdict == "inconclusive"
+
+
+def test_body_tap_on_the_ad_that_stays_without_a_jump_passes_and_one_that_jumps_violates():
+    stayed = launch("body_tap", 1.0, frame(0.8, True), [frame(1.2, True), frame(2.7, True)], "ad body")
+    jumped = launch("body_tap", 1.0, frame(0.8, True), [frame(1.3, False, jump=True)], "ad body")
+    assert fullscreen_jump([stayed], RULES, SETTINGS).verdict == "pass"
+    assert fullscreen_jump([stayed, jumped], RULES, SETTINGS).verdict == "violation"
+
+
+@pytest.mark.parametrize("interval_s, phase_s, tap_t", list(itertools.product(
+    (0.1, 0.3, 0.7, 1.5, 3.0), (0.0, 0.05, 0.2), (2.6, 2.95, 3.2, 4.0))))
+def test_body_taps_around_the_end_of_a_3s_ad_whose_body_links_away_never_pass(interval_s, phase_s, tap_t):
+    """The ad's body jumps when tapped; it ends by itself at 3 s. A tap that lands after 3 s does
+    nothing: whatever the frame timing, the verdict is a violation (tap proven on the ad) or
+    inconclusive, never a pass."""
+    times = frame_times(phase_s, interval_s)
+    before_t = max((t for t in times if t <= tap_t - 0.05), default=None)
+    if before_t is None:
+        return
+    jump_at = tap_t + 0.4 if tap_t < 3.0 else None
+    before = frame(before_t, ad=before_t < 3.0)
+    l = launch("body_tap", tap_t, before, world(3.0, tap_t, times, jump_at), "ad body")
+    assert fullscreen_jump([l], RULES, SETTINGS).verdict != "pass"
+
+
+# -- a close that works is never a violation ------------------------------------------------------
+
+@pytest.mark.parametrize("interval_s, phase_s, reaction_s", list(itertools.product(
+    (0.1, 0.25, 0.5, 1.0, 1.9, 2.1, 3.0, 5.0), (0.0, 0.13, 0.37), (0.05, 0.4, 1.2))))
+def test_a_close_that_works_is_never_a_violation_however_slowly_frames_come(interval_s, phase_s, reaction_s):
+    tap_t = 4.0
+    times = frame_times(tap_t + phase_s, interval_s, until_s=tap_t + 12)
+    l = launch("close", tap_t, frame(3.7, ad=True), world(tap_t + reaction_s, tap_t, times))
+    f = close_effective(l, RULES, SETTINGS)
+    assert f.verdict in ("pass", "inconclusive"), f.message
+    if interval_s <= 0.5:
+        assert f.verdict == "pass", f.message
+
+
+@pytest.mark.parametrize("interval_s, phase_s", list(itertools.product((0.1, 0.5, 1.0, 2.5, 4.0), (0.0, 0.3))))
+def test_a_dead_close_is_never_a_pass_and_a_violation_only_with_a_frame_2s_after_the_tap(interval_s, phase_s):
+    tap_t = 1.5
+    times = frame_times(tap_t + phase_s, interval_s, until_s=8.0)
+    after = world(8.0, tap_t, times)              # the ad stays until its own timer ends at 8 s
+    l = launch("close", tap_t, frame(1.3, ad=True), after)
+    f = close_effective(l, RULES, SETTINGS)
+    assert f.verdict in ("violation", "inconclusive"), f.message
+    proof = [x for x in after if x.t_s - tap_t >= SETTINGS.dismiss_within_s]
+    assert (f.verdict == "violation") == bool(proof)
+
+
+def test_close_tap_whose_frame_before_does_not_show_the_ad_is_inconclusive():
+    l = launch("close", 5.3, frame(5.0, ad=False), [frame(5.5, False), frame(9.0, False)])
+    f = close_effective(l, RULES, SETTINGS)
+    assert f.verdict == "inconclusive" and "not proven" in f.message
+
+
+def test_close_that_jumps_or_comes_back_is_a_violation():
+    jumped = launch("close", 1.0, frame(0.8, True), [frame(1.4, False, jump=True)])
+    repop = launch("close", 1.0, frame(0.8, True),
+                   [frame(1.2, False), frame(1.7, False), frame(2.3, True), frame(4.5, True)])
+    assert close_effective(jumped, RULES, SETTINGS).verdict == "violation"
+    assert close_effective(repop, RULES, SETTINGS).verdict == "violation"
+
+
+def test_close_whose_frames_stop_before_the_repop_watch_is_inconclusive():
+    l = launch("close", 1.0, frame(0.8, True), [frame(1.2, False), frame(2.0, False)])
+    assert close_effective(l, RULES, SETTINGS).verdict == "inconclusive"
+
+
+def test_splash_without_cues_whose_body_jumps_is_an_ad_and_one_that_does_not_is_not():
+    def splash(t):
+        f = frame(t, ad=False)
+        f.before_main, f.thumb = True, __import__("numpy").arange(100, dtype="uint8").reshape(10, 10)
+        return f
+
+    observe = Launch(1, "observe", frames=[splash(0.0), splash(1.0), frame(4.0, False)])
+    tapped = launch("body_tap", 1.0, splash(0.8), [splash(1.1), frame(1.4, False, jump=True)], "splash body")
+    tapped.action["before"]["shows_ad"] = True
+    verdicts = {f.rule: f.verdict for f in judge_launches([observe, tapped], RULES, SETTINGS)}
+    assert verdicts["CLOSE_PRESENT"] == verdicts["AD_LABEL"] == verdicts["FULLSCREEN_JUMP"] == "violation"
+
+    observe = Launch(1, "observe", frames=[splash(0.0), splash(1.0), frame(4.0, False)])
+    stayed = launch("body_tap", 1.0, splash(0.8), [splash(1.1), splash(2.7)], "splash body")
+    stayed.action["before"]["shows_ad"] = True
+    findings = judge_launches([observe, stayed], RULES, SETTINGS)
+    assert all(f.verdict == "inconclusive" for f in findings)
+    assert "not taken for an ad" in findings[0].message
+
+
+def test_the_samples_between_slow_analyses_date_the_dismissal_and_show_the_ad_after_a_body_tap():
+    """Analysis took 3 s a frame; the thumbnails sampled every 0.25 s in between still tell."""
+    import numpy as np
+
+    ad_thumb = np.random.default_rng(1).integers(0, 255, (300, 135), dtype=np.uint8)
+    home_thumb = np.full((300, 135), 200, np.uint8)
+
+    def shot(t, ad):
+        f = frame(t, ad)
+        f.thumb = ad_thumb if ad else home_thumb
+        return f
+
+    samples = [(round(t, 2), ad_thumb if t < 4.3 else home_thumb) for t in np.arange(3.0, 12.0, 0.25)]
+    closed = launch("close", 4.0, shot(3.8, True), [shot(7.0, False), shot(10.5, False)])
+    closed.samples = samples
+    assert close_effective(closed, RULES, SETTINGS).verdict == "pass"
+    closed.samples = []                       # without them, 3 s after the tap is too late to know
+    assert close_effective(closed, RULES, SETTINGS).verdict == "inconclusive"
+
+    samples = [(round(t, 2), ad_thumb if t < 4.6 else home_thumb) for t in np.arange(3.0, 12.0, 0.25)]
+    body = launch("body_tap", 4.0, shot(3.8, True), [shot(7.0, False), shot(9.0, False)], "ad body")
+    body.frames[0].keep = "before tap"
+    body.samples = samples
+    assert body_outcome(body, SETTINGS) == (False, body_outcome(body, SETTINGS)[1])
+    body.samples = []
+    assert body_outcome(body, SETTINGS)[0] is None
