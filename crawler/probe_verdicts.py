@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from crawler.live import framediff, timeline
 from crawler.probes import Launch, ProbeSettings
-from crawler.watch import Frame
+from crawler.watch import Frame, screen_since_s
 from vision.rules import RuleProfile
 from vision.types import Finding
 from vision.verdicts import finding
@@ -19,6 +19,9 @@ from vision.verdicts import finding
 AD_RULES = ("CLOSE_PRESENT", "CLOSE_SIZE", "CLOSE_CONTRAST", "CLOSE_POSITION", "CLOSE_EFFECTIVE",
             "FULLSCREEN_JUMP", "AD_LABEL")
 FRAME_RULES = ("CLOSE_SIZE", "CLOSE_CONTRAST", "CLOSE_POSITION", "AD_LABEL")
+#: A close that went within this long of when the ad ended by itself (in the observe launch) is not
+#: credited to the tap.
+AD_END_MARGIN_S = 1.0
 
 
 def _with_frame(f: Finding, frame: Frame) -> Finding:
@@ -74,22 +77,6 @@ def _frame_before_tap(launch: Launch) -> Frame | None:
     return next((f for f in launch.frames if f.keep == "before tap"), None)
 
 
-def since_s(launch: Launch, frame: Frame, after_s: float) -> float:
-    """When the screen ``frame`` shows was first on screen after ``after_s``, to within a sample.
-
-    Analysis is slower than sampling: the frames taken between the analysed ones are walked back from
-    ``frame`` for as long as they show the same screen (thumbnails compared).
-    """
-    since = frame.t_s
-    for t_s, thumb in reversed(launch.samples):
-        if t_s >= frame.t_s:
-            continue
-        if t_s <= after_s or not framediff.same_screen(thumb, frame.thumb):
-            break
-        since = t_s
-    return since
-
-
 def close_outcome(launch: Launch, settings: ProbeSettings) -> tuple[str, str, str]:
     """(verdict, zh, en) for one close tap, from the frames recorded after it."""
     tap_t, within_s = launch.tap_t_s, settings.dismiss_within_s
@@ -97,7 +84,7 @@ def close_outcome(launch: Launch, settings: ProbeSettings) -> tuple[str, str, st
     jump = next((f for f in after if f.jump), None)
     gone = next((f for f in after if not f.is_ad and f.kind != "permission"), None)
     if gone is not None and gone.thumb is not None:     # dated by the samples, not the analysis
-        gone = replace(gone, t_s=since_s(launch, gone, tap_t))
+        gone = replace(gone, t_s=screen_since_s(launch.samples, gone, tap_t))
     if jump is not None and (gone is None or jump.t_s <= gone.t_s + settings.repop_watch_s):
         return ("violation", f"点击关闭后跳转：{jump.jump.detail}",
                 f"the close tap jumped away at {jump.t_s:.1f} s: {jump.jump.detail}")
@@ -113,6 +100,11 @@ def close_outcome(launch: Launch, settings: ProbeSettings) -> tuple[str, str, st
         return ("inconclusive", f"点击后首个可判定帧晚到 {gone.t_s - tap_t:.1f} s",
                 f"frames came too slowly: the first frame after the tap without the ad was taken "
                 f"{gone.t_s - tap_t:.1f} s after it, so whether it went within {within_s:g} s is unknown")
+    ads = launch.ad_frames
+    if launch.ad_lasts_s is not None and ads and gone.t_s >= ads[0].t_s + launch.ad_lasts_s - AD_END_MARGIN_S:
+        return ("inconclusive", f"广告可能自行结束（观察到的时长 {launch.ad_lasts_s:.1f} s）",
+                f"it went {gone.t_s - ads[0].t_s:.1f} s into the ad, which ended by itself after "
+                f"{launch.ad_lasts_s:.1f} s in the observe launch: the tap is not proven to have closed it")
     before = launch.action["before"]
     countdown, read_at_s = before.get("countdown"), before.get("countdown_t_s", before["t_s"])
     if countdown is not None and gone.t_s - read_at_s >= countdown - 1:

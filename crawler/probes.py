@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from crawler.devices.base import AppCrashed, Device, DeviceError, DeviceLost, Foreground
 from crawler.live import framediff, timeline
 from crawler.live.devicelock import DeviceLock
-from crawler.watch import Frame, Watcher, first_shown_s
+from crawler.watch import Frame, Watcher, first_shown_s, screen_since_s
 from vision import lexicon
 from vision.types import Box, Display, ScreenAnalysis
 from vision.rules import RuleProfile
@@ -31,6 +31,9 @@ from vision.rules import RuleProfile
 BODY_POINTS = ((0.5, 0.45), (0.3, 0.3), (0.7, 0.65), (0.35, 0.7), (0.65, 0.25))
 #: Stay this far (dp) from every control, label and button when tapping the body.
 BODY_CLEARANCE_DP = 24
+#: A close control is where it was when the mean grey difference over it is at most this (0-255): its
+#: countdown ticking gives about 5, the control absent (photo or ring behind) 30 and more.
+CONTROL_SAME_GREY = 15.0
 DENY_WORDS = {"不允许", "拒绝", "禁止", "始终不允许", "dontallow", "deny", "拒绝并不再询问"}
 
 
@@ -58,6 +61,7 @@ class Launch:
     error: str | None = None
     sampled_per_s: float = 0.0
     ad_sampled_per_s: float | None = None   # frames taken per second while the ad was shown
+    ad_lasts_s: float | None = None         # how long the ad stayed by itself in the observe launch
     analysed: int = 0
     duration_s: float = 0.0
     #: (t_s, grey thumbnail) of every frame taken, analysed or not: they date changes between analyses
@@ -107,6 +111,8 @@ class Prober:
         self.lock = DeviceLock()
         self.on_event = on_event or (lambda launch, event: None)
         self.main_thumb = None          # the app's main screen, learned by the observe launch
+        self.known_ads: list[Frame] = []   # the observe launch's analysed ad frames, to know them again
+        self.ad_lasts_s: float | None = None   # how long the ad stayed in the observe launch (None: never went)
         self.splash_candidate = False   # observe saw a splash with no ad cue (tap it to learn more)
         self._tracker = timeline.SplashTracker(None, rules)
         self._pending_before = None     # ((t_s, image, thumb), frame acted on) of the launch's tap
@@ -181,7 +187,8 @@ class Prober:
         launch.action["before"] = {"t_s": round(before.t_s, 3), "kind": before.kind,
                                    "shows_ad": before.is_ad or timeline.is_candidate(before),
                                    "countdown": before.analysis.countdown.seconds
-                                   if before.analysis.countdown else None,
+                                   if before.analysis.countdown and not before.recognised_from else None,
+                                   "recognised_from": before.recognised_from,
                                    "countdown_t_s": round(before.analysed_t_s, 3)}
         if any(f is before for f in launch.frames):
             self.on_event(launch, before)    # kept now if it was not kept when it came
@@ -275,7 +282,7 @@ class Prober:
                 previous = None
                 continue
             if self._target(frame, need_close, body):
-                if previous is not None and _same_layout(previous, frame):
+                if frame.recognised_from or (previous is not None and _same_layout(previous, frame)):
                     return frame
                 newest = watcher.sampler.newest() if watcher.sampler else None
                 if newest and newest[0] > frame.t_s and framediff.same_screen(frame.thumb, newest[2]):
@@ -324,6 +331,7 @@ class Prober:
                 break
         self.learn_main_screen(launch)
         date_first_close(launch, watcher.sampler.history if watcher.sampler else [])
+        self.learn_ads(launch, watcher.sampler.history if watcher.sampler else [])
         note_ad_timeline(launch)
         launch.outcome = "ad seen" if launch.ad_frames else "no ad seen"
 
@@ -333,12 +341,37 @@ class Prober:
         timeline.place_all(launch.frames, self.main_thumb, self.rules)
         self.splash_candidate = any(timeline.is_candidate(f) for f in launch.frames)
 
+    def learn_ads(self, launch: Launch, history) -> None:
+        """The observe launch's ad screens, to be known again at a glance, and how long its ad stayed."""
+        seen, self.known_ads = set(), []
+        for frame in launch.ad_frames:
+            if frame.thumb is not None and id(frame.analysis) not in seen:
+                seen.add(id(frame.analysis))
+                self.known_ads.append(frame)
+        self.known_ads.sort(key=lambda f: -len(f.analysis.close_controls))
+        ads = launch.ad_frames
+        after = next((f for f in launch.frames if f.t_s > ads[-1].t_s and not f.is_ad), None) if ads else None
+        if after is not None:
+            self.ad_lasts_s = screen_since_s(history, after, ads[-1].t_s) - ads[0].t_s
+
+    def _recognise(self, thumb) -> Frame | None:
+        """An ad frame of the observe launch that ``thumb`` shows again: the same screen, and every
+        close control of that frame in the same place (a control that comes late is not there yet)."""
+        for known in self.known_ads:
+            if framediff.same_screen(thumb, known.thumb) and all(
+                    framediff.region_distance(thumb, known.thumb, framediff.region(c.box, thumb))
+                    <= CONTROL_SAME_GREY for c in known.analysis.close_controls):
+                return known
+        return None
+
     def close(self, index: int) -> Launch:
         return self._run(index, "close", self._close)
 
     def _close(self, launch: Launch, watcher: Watcher) -> None:
         s = self.settings
-        frames = self._placed(launch, watcher.frames(s.observe_max_s + s.dismiss_within_s + s.repop_watch_s))
+        frames = self._placed(launch, watcher.frames(s.observe_max_s + s.dismiss_within_s + s.repop_watch_s,
+                                                     self._recognise))
+        launch.ad_lasts_s = self.ad_lasts_s
         ad = self._wait_for_target(launch, watcher, frames, need_close=True)
         if ad is None:
             launch.outcome = self._no_target_outcome(launch, need_close=True)
@@ -384,7 +417,7 @@ class Prober:
 
     def _body_tap(self, launch: Launch, watcher: Watcher, point_index: int) -> None:
         s = self.settings
-        frames = self._placed(launch, watcher.frames(s.observe_max_s + s.jump_watch_s + 2))
+        frames = self._placed(launch, watcher.frames(s.observe_max_s + s.jump_watch_s + 2, self._recognise))
         ad = self._wait_for_target(launch, watcher, frames, body=True)
         if ad is None:
             launch.outcome = self._no_target_outcome(launch, need_close=False)

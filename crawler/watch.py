@@ -47,6 +47,7 @@ class Frame:
     keep: str | None = None          # why this frame must be kept as evidence (before/after a tap)
     close_since_s: float | None = None   # when its close control first showed, from the frames between
     analysed_t_s: float | None = None    # when the frame its analysis was made on was taken (a repeat's is older)
+    recognised_from: str | None = None   # not analysed: the same screen as this analysed frame of a past launch
 
     def __post_init__(self) -> None:
         if self.analysed_t_s is None:
@@ -184,7 +185,13 @@ class Watcher:
     def now_s(self) -> float:
         return time.monotonic() - self.t0
 
-    def frames(self, duration_s: float):
+    def frames(self, duration_s: float, recognise=None):
+        """Analysed frames until ``duration_s`` after launch.
+
+        ``recognise(thumb)`` may name an already analysed frame (of an earlier launch) that shows the
+        same screen, with the same controls in the same places: the new frame is then that one seen
+        again, known without a fresh analysis (which on a busy machine takes longer than a short ad).
+        """
         last_t, last = -1.0, None
         with FrameSampler(self.device, self.lock, self.t0) as sampler:
             self.sampler, self.stats = sampler, sampler.stats
@@ -195,6 +202,17 @@ class Watcher:
                         raise sampler.failure
                     raise DeviceError("; ".join(sampler.stats.errors[-1:]) or "no screenshot came back")
                 last_t, image, thumb = got
+                known = recognise(thumb) if recognise else None
+                if known is not None and (last is None or last.recognised_from is None
+                                          or framediff.changed(last.thumb, thumb)
+                                          or last_t - last.t_s >= REPEAT_EVERY_S):
+                    foreground, jump = self._foreground()
+                    last = dataclasses.replace(
+                        known, t_s=last_t, image=image, thumb=thumb, foreground=foreground, jump=jump,
+                        file=None, annotated=None, keep=None, analysed_t_s=None, before_main=None,
+                        close_since_s=None, recognised_from=f"the frame analysed at {known.t_s:.2f} s")
+                    yield last
+                    continue
                 if last is not None and not framediff.changed(last.thumb, thumb):
                     if last_t - last.t_s >= REPEAT_EVERY_S:
                         # The same screen: no new analysis, but a fresh look at who is in front.
@@ -244,3 +262,19 @@ def first_shown_s(history: list[tuple[float, np.ndarray | None]], without: Frame
                 framediff.region_distance(thumb, without.thumb, region):
             return t_s
     return with_.t_s
+
+
+def screen_since_s(samples: list[tuple[float, np.ndarray | None]], frame: Frame, after_s: float) -> float:
+    """Since when the screen ``frame`` shows was on screen (but not before ``after_s``), to a sample.
+
+    Analysis is slower than sampling: the frames taken before ``frame`` are walked back for as long
+    as they show the same screen (thumbnails compared).
+    """
+    since = frame.t_s
+    for t_s, thumb in reversed(samples):
+        if t_s >= frame.t_s:
+            continue
+        if t_s <= after_s or not framediff.same_screen(thumb, frame.thumb):
+            break
+        since = t_s
+    return since

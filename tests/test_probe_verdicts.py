@@ -187,3 +187,16 @@ def test_the_samples_between_slow_analyses_date_the_dismissal_and_show_the_ad_af
     assert body_outcome(body, SETTINGS) == (False, body_outcome(body, SETTINGS)[1])
     body.samples = []
     assert body_outcome(body, SETTINGS)[0] is None
+
+
+def test_a_close_that_coincides_with_the_ads_own_end_is_not_credited_to_the_tap():
+    """The ad ended by itself after 3 s in the observe launch; here it went at 2.6 s, 0.2 s after a
+    tap: the tap may have missed and the ad simply ended."""
+    late = launch("close", 2.4, frame(2.2, True), [frame(2.6, False), frame(6.0, False)])
+    late.frames.insert(0, frame(0.0, True))
+    late.ad_lasts_s = 3.0
+    assert close_effective(late, RULES, SETTINGS).verdict == "inconclusive"
+    early = launch("close", 0.6, frame(0.4, True), [frame(0.8, False), frame(4.0, False)])
+    early.frames.insert(0, frame(0.0, True))
+    early.ad_lasts_s = 3.0
+    assert close_effective(early, RULES, SETTINGS).verdict == "pass"
