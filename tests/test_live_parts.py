@@ -126,3 +126,34 @@ def test_a_late_close_is_dated_by_the_frames_between_two_analysed_ones():
     history = [(round(t, 2), framediff.thumbnail(_jpeg(screen(t)))) for t in np.arange(0.3, 6.0, 0.3)]
     shown = first_shown_s(history, frame(0.3), frame(5.7), Box(856, 105, 184, 84))
     assert 4.0 <= shown <= 4.3
+
+
+def test_a_known_ad_screen_is_recognised_only_with_its_close_control_in_place():
+    """Later launches know the observe launch's ad frames from a thumbnail; a frame where the pill has
+    not come yet (a ring in its place) is not the frame with the pill."""
+    from crawler.probes import Prober
+    from crawler.profiles import load_profile
+    from crawler.watch import Frame
+    from vision.rules import load_rule_profile
+    from vision.types import Box, CloseControl, ScreenAnalysis, ScreenKind
+
+    def screen(pill: bool, digit: str) -> np.ndarray:
+        image = _photo()
+        if pill:
+            cv2.rectangle(image, (856, 105), (1040, 189), (40, 40, 40), -1)
+        else:
+            cv2.circle(image, (1000, 150), 50, (255, 255, 255), 5)
+        cv2.putText(image, digit, (980, 170), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (255, 255, 255), 3)
+        return image
+
+    pill = CloseControl(Box(856, 105, 184, 84), "text", "跳过 3", 0.9)
+    with_pill = Frame(4.2, b"", ScreenAnalysis((1082, 2402), 2.625, ScreenKind("splash_ad", 0.9),
+                                               close_controls=[pill]),
+                      None, None, framediff.thumbnail(_jpeg(screen(True, "3"))))
+    ring_only = Frame(0.3, b"", ScreenAnalysis((1082, 2402), 2.625, ScreenKind("splash_ad", 0.9)),
+                      None, None, framediff.thumbnail(_jpeg(screen(False, "7"))))
+    prober = Prober(None, "app", load_profile("chromium-phone").display((1082, 2402)), load_rule_profile())
+    prober.known_ads = [with_pill, ring_only]
+    assert prober._recognise(framediff.thumbnail(_jpeg(screen(True, "2")))) is with_pill   # countdown ticked
+    assert prober._recognise(framediff.thumbnail(_jpeg(screen(False, "6")))) is ring_only
+    assert prober._recognise(framediff.thumbnail(_jpeg(np.full((2402, 1082, 3), 240, np.uint8)))) is None
