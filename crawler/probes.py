@@ -342,9 +342,10 @@ class Prober:
         self.splash_candidate = any(timeline.is_candidate(f) for f in launch.frames)
 
     def learn_ads(self, launch: Launch, history) -> None:
-        """The observe launch's ad screens, to be known again at a glance, and how long its ad stayed."""
+        """The observe launch's ad screens (and splash screens with no ad cue), to be known again at a
+        glance, and how long its ad stayed."""
         seen, self.known_ads = set(), []
-        for frame in launch.ad_frames:
+        for frame in [*launch.ad_frames, *(f for f in launch.frames if timeline.is_candidate(f))]:
             if frame.thumb is not None and id(frame.analysis) not in seen:
                 seen.add(id(frame.analysis))
                 self.known_ads.append(frame)
