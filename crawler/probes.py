@@ -202,7 +202,8 @@ class Prober:
         (t_s, image, thumb), decided_on = self._pending_before
         self._pending_before = None
         frame = watcher.analyse(t_s, image, thumb, foreground=decided_on.foreground)
-        frame.before_main = decided_on.before_main and not framediff.same_screen(thumb, self.main_thumb)
+        frame.before_main = decided_on.before_main and not frame.jump \
+            and not framediff.same_screen(thumb, self.main_thumb)
         if frame.before_main and frame.has_ad_cue:
             timeline.mark_ad(frame, timeline.CUE_BEFORE_MAIN, self.rules)
         self._file_before(launch, frame)

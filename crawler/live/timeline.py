@@ -79,7 +79,8 @@ class SplashTracker:
             return frame
         if not self.main_seen and framediff.same_screen(frame.thumb, self.main_thumb):
             self.main_seen = True
-        frame.before_main = not self.main_seen
+        # A page another app or origin shows after a jump (an ad's landing page) is no splash of the app.
+        frame.before_main = not self.main_seen and not frame.jump
         if frame.before_main and frame.has_ad_cue:
             mark_ad(frame, CUE_BEFORE_MAIN, self.rules)
         return frame
