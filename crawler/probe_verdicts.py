@@ -22,6 +22,8 @@ FRAME_RULES = ("CLOSE_SIZE", "CLOSE_CONTRAST", "CLOSE_POSITION", "AD_LABEL")
 #: A close that went within this long of when the ad ended by itself (in the observe launch) is not
 #: credited to the tap.
 AD_END_MARGIN_S = 1.0
+#: "It did not come back" needs frames no further apart than this through the re-pop watch.
+MAX_WATCH_GAP_S = 1.0
 
 
 def _with_frame(f: Finding, frame: Frame) -> Finding:
@@ -110,16 +112,41 @@ def close_outcome(launch: Launch, settings: ProbeSettings) -> tuple[str, str, st
     if countdown is not None and gone.t_s - read_at_s >= countdown - 1:
         return ("inconclusive", f"广告倒计时 {countdown} 可能已自行结束",
                 f"the ad's own countdown ({countdown}) may have ended it by itself")
-    repop = next((f for f in after if f.is_ad and f.t_s > gone.t_s), None)
-    if repop is not None and repop.t_s - gone.t_s <= settings.repop_watch_s:
-        return ("violation", f"关闭 {repop.t_s - gone.t_s:.1f} s 后广告再次弹出",
-                f"the ad came back {repop.t_s - gone.t_s:.1f} s after closing")
-    if after[-1].t_s - gone.t_s < settings.repop_watch_s:
-        return ("inconclusive", "关闭后观察时间不足",
-                f"closed {gone.t_s - tap_t:.1f} s after the tap, but frames stopped "
-                f"{after[-1].t_s - gone.t_s:.1f} s later (re-pop watch {settings.repop_watch_s:g} s)")
+    seen = _what_was_seen(launch, after)
+    watch_end = gone.t_s + settings.repop_watch_s
+    window = [(t, ad) for t, ad in seen if gone.t_s < t <= watch_end]
+    repop = next((t for t, ad in window if ad), None)
+    if repop is not None:
+        return ("violation", f"关闭 {repop - gone.t_s:.1f} s 后广告再次弹出",
+                f"the ad came back {repop - gone.t_s:.1f} s after closing")
+    beyond = [t for t, _ in seen if t > watch_end][:1]      # the watch is covered up to its end
+    times = [gone.t_s] + [t for t, _ in window] + beyond
+    gap = max((b - a for a, b in zip(times, times[1:])), default=0.0)
+    last = max((t for t, _ in seen), default=gone.t_s)
+    if last < watch_end or gap > MAX_WATCH_GAP_S or any(ad is None for _, ad in window):
+        why = (f"frames stopped {last - gone.t_s:.1f} s after it" if last < watch_end else
+               f"{gap:.1f} s passed between two frames" if gap > MAX_WATCH_GAP_S else
+               "a frame in that time showed something not analysed")
+        return ("inconclusive", "关闭后观察不足，无法确认未再弹出",
+                f"closed {gone.t_s - tap_t:.1f} s after the tap, but the {settings.repop_watch_s:g} s re-pop "
+                f"watch is not covered: {why}")
     return ("pass", f"点击一次后 {gone.t_s - tap_t:.1f} s 内关闭，未跳转、未再弹出",
             f"one tap closed it in {gone.t_s - tap_t:.1f} s, no jump, no re-pop")
+
+
+def _what_was_seen(launch: Launch, after: list[Frame]) -> list[tuple[float, bool | None]]:
+    """(t_s, shows an ad?) for every frame taken after the tap, analysed or only sampled: a sampled
+    one counts as ad or not when it shows the same screen as an analysed frame (None when unknown)."""
+    seen = [(f.t_s, f.is_ad) for f in after]
+    ads = [f.thumb for f in launch.frames if f.is_ad and f.thumb is not None]
+    others = [f.thumb for f in after if not f.is_ad and f.thumb is not None]
+    analysed = {f.t_s for f in after}
+    for t_s, thumb in launch.samples:
+        if t_s > launch.tap_t_s and t_s not in analysed:
+            ad = True if any(framediff.same_screen(thumb, a) for a in ads) else \
+                False if any(framediff.same_screen(thumb, o) for o in others) else None
+            seen.append((t_s, ad))
+    return sorted(seen, key=lambda x: x[0])
 
 
 def close_effective(launch: Launch, rules: RuleProfile, settings: ProbeSettings) -> Finding:

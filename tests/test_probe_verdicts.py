@@ -196,7 +196,28 @@ def test_a_close_that_coincides_with_the_ads_own_end_is_not_credited_to_the_tap(
     late.frames.insert(0, frame(0.0, True))
     late.ad_lasts_s = 3.0
     assert close_effective(late, RULES, SETTINGS).verdict == "inconclusive"
-    early = launch("close", 0.6, frame(0.4, True), [frame(0.8, False), frame(4.0, False)])
+    early = launch("close", 0.6, frame(0.4, True), [frame(t, False) for t in (0.8, 1.6, 2.4, 3.2, 4.0)])
     early.frames.insert(0, frame(0.0, True))
     early.ad_lasts_s = 3.0
     assert close_effective(early, RULES, SETTINGS).verdict == "pass"
+
+
+def test_a_repop_between_two_slow_analyses_is_seen_in_the_samples_and_never_passes():
+    """Seen in an e2e run on a busy machine: after the close tap the next analysis took 17 s; the ad
+    came back and went meanwhile. The samples show it; without them the watch is not covered."""
+    import numpy as np
+
+    ad_thumb = np.random.default_rng(1).integers(0, 255, (300, 135), dtype=np.uint8)
+    home_thumb = np.full((300, 135), 200, np.uint8)
+
+    def shot(t, ad):
+        f = frame(t, ad)
+        f.thumb = ad_thumb if ad else home_thumb
+        return f
+
+    l = launch("close", 1.49, shot(0.9, True), [shot(1.6, False), shot(19.2, False)])
+    l.samples = [(round(t, 2), ad_thumb if 2.5 <= t < 7.5 else home_thumb) for t in np.arange(1.6, 19.2, 0.4)]
+    f = close_effective(l, RULES, SETTINGS)
+    assert f.verdict == "violation" and "came back" in f.message
+    l.samples = []
+    assert close_effective(l, RULES, SETTINGS).verdict == "inconclusive"
