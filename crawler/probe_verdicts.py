@@ -44,6 +44,13 @@ def close_present(observe: Launch, rules: RuleProfile) -> Finding:
     evidence = dict(ad_start_s=ads[0].t_s, frame=ads[0].file, max_delay_s=max_delay_s,
                     ad_end_s=ads[-1].t_s, frames=[f.file for f in ads if f.file])
     if first_close is None:
+        end_s = _ad_end_s(observe)
+        if end_s - ads[-1].t_s > MAX_WATCH_GAP_S:
+            # A close that came late would show in the frames near the ad's end: none was analysed.
+            return finding(rules, "CLOSE_PRESENT", "inconclusive", "广告结束前的画面未能分析，无法确认全程无关闭控件",
+                           f"no close control in the frames analysed, but the last of them ({ads[-1].t_s:.1f} s) "
+                           f"came {end_s - ads[-1].t_s:.1f} s before the ad ended: a late close may have "
+                           "been missed", **{**evidence, "ad_end_s": round(end_s, 2)})
         return finding(rules, "CLOSE_PRESENT", "violation", "广告展示全程未出现关闭/跳过控件",
                        f"no close or skip control appeared while the ad was shown "
                        f"({ads[0].t_s:.1f}-{ads[-1].t_s:.1f} s, {len(ads)} frames)", **evidence)
@@ -58,6 +65,15 @@ def close_present(observe: Launch, rules: RuleProfile) -> Finding:
                        **evidence)
     return finding(rules, "CLOSE_PRESENT", "pass", f"关闭控件在广告出现后 {delay_s:.1f} s 内可见",
                    f"close control visible {delay_s:.1f} s after the ad appeared", **evidence)
+
+
+def _ad_end_s(launch: Launch) -> float:
+    """When the launch's ad went, dated by the samples; the last ad frame when it never went."""
+    ads = launch.ad_frames
+    after = next((f for f in launch.frames if f.t_s > ads[-1].t_s and not f.is_ad), None)
+    if after is None:
+        return ads[-1].t_s
+    return screen_since_s(launch.samples, after, ads[-1].t_s) if after.thumb is not None else after.t_s
 
 
 def tap_unproven(launch: Launch, settings: ProbeSettings) -> str | None:

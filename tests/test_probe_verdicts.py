@@ -147,7 +147,7 @@ def test_splash_without_cues_whose_body_jumps_is_an_ad_and_one_that_does_not_is_
         f.before_main, f.thumb = True, __import__("numpy").arange(100, dtype="uint8").reshape(10, 10)
         return f
 
-    observe = Launch(1, "observe", frames=[splash(0.0), splash(1.0), frame(4.0, False)])
+    observe = Launch(1, "observe", frames=[*(splash(t / 2) for t in range(8)), frame(4.0, False)])
     tapped = launch("body_tap", 1.0, splash(0.8), [splash(1.1), frame(1.4, False, jump=True)], "splash body")
     tapped.action["before"]["shows_ad"] = True
     verdicts = {f.rule: f.verdict for f in judge_launches([observe, tapped], RULES, SETTINGS)}
@@ -221,3 +221,17 @@ def test_a_repop_between_two_slow_analyses_is_seen_in_the_samples_and_never_pass
     assert f.verdict == "violation" and "came back" in f.message
     l.samples = []
     assert close_effective(l, RULES, SETTINGS).verdict == "inconclusive"
+
+
+def test_no_close_is_a_violation_only_when_frames_were_analysed_until_the_ad_ended():
+    """A close that comes late shows in the last frames of the ad: if none near the end was analysed
+    (a busy machine), 'no close control appeared' is not proven."""
+    def bare(t):
+        f = frame(t, ad=True)
+        f.analysis.close_controls = []
+        return f
+
+    watched = Launch(1, "observe", frames=[bare(t / 2) for t in range(10)] + [frame(5.2, False)])
+    assert {f.rule: f.verdict for f in judge_launches([watched], RULES, SETTINGS)}["CLOSE_PRESENT"] == "violation"
+    sparse = Launch(1, "observe", frames=[bare(0.0), frame(7.5, False)])
+    assert {f.rule: f.verdict for f in judge_launches([sparse], RULES, SETTINGS)}["CLOSE_PRESENT"] == "inconclusive"
