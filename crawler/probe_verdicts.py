@@ -128,6 +128,12 @@ def close_outcome(launch: Launch, settings: ProbeSettings) -> tuple[str, str, st
     if countdown is not None and gone.t_s - read_at_s >= countdown - 1:
         return ("inconclusive", f"广告倒计时 {countdown} 可能已自行结束",
                 f"the ad's own countdown ({countdown}) may have ended it by itself")
+    return _repop_outcome(launch, after, gone, settings)
+
+
+def _repop_outcome(launch: Launch, after: list[Frame], gone: Frame, settings: ProbeSettings) -> tuple[str, str, str]:
+    """The rest of a close tap's outcome once the ad went: did it come back within the watch?"""
+    tap_t = launch.tap_t_s
     seen = _what_was_seen(launch, after)
     watch_end = gone.t_s + settings.repop_watch_s
     window = [(t, ad) for t, ad in seen if gone.t_s < t <= watch_end]
