@@ -95,8 +95,11 @@ class ProbeSettings:
     dismiss_within_s: float = 2.0
     repop_watch_s: float = 3.0
     jump_watch_s: float = 1.5
-    #: A tap counts as a tap on the ad only if a frame taken at most this long before it shows the ad.
-    tap_proof_s: float = 1.0
+    #: A tap counts as a tap on the ad only if a frame taken at most this long before it shows the ad
+    #: (from when that screenshot was asked for to when the tap returned: under load a JPEG screenshot
+    #: and a tap take about 0.5 s each; a body tap also needs the ad shown after it, a close tap a
+    #: dismissal before the ad's own end).
+    tap_proof_s: float = 1.5
 
 
 class Prober:

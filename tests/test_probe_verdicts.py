@@ -60,7 +60,7 @@ def test_body_tap_whose_frame_before_shows_the_home_screen_is_inconclusive():
 
 
 def test_body_tap_with_a_stale_frame_before_it_is_inconclusive():
-    l = launch("body_tap", 5.4, frame(3.9, ad=True), [frame(5.6, True), frame(7.2, True)], "ad body")
+    l = launch("body_tap", 5.4, frame(3.7, ad=True), [frame(5.6, True), frame(7.2, True)], "ad body")
     assert fullscreen_jump([l], RULES, SETTINGS).verdict == "inconclusive"
 
 
