@@ -31,6 +31,10 @@ from vision.rules import RuleProfile
 BODY_POINTS = ((0.5, 0.45), (0.3, 0.3), (0.7, 0.65), (0.35, 0.7), (0.65, 0.25))
 #: Stay this far (dp) from every control, label and button when tapping the body.
 BODY_CLEARANCE_DP = 24
+#: Screens the observe launch's watch skipped (no frame for this long) are analysed after it, at most
+#: BACKFILL_MAX of them.
+BACKFILL_GAP_S = 1.0
+BACKFILL_MAX = 10
 #: A close control is where it was when the mean grey difference over it is at most this (0-255): its
 #: countdown ticking gives about 5, the control absent (photo or ring behind) 30 and more.
 CONTROL_SAME_GREY = 15.0
@@ -333,11 +337,34 @@ class Prober:
             if frame.jump:
                 launch.note(frame.t_s, "jump", frame.jump.detail)
                 break
+        self._backfill(launch, watcher)
         self.learn_main_screen(launch)
         date_first_close(launch, watcher.sampler.history if watcher.sampler else [])
         self.learn_ads(launch, watcher.sampler.history if watcher.sampler else [])
         note_ad_timeline(launch)
         launch.outcome = "ad seen" if launch.ad_frames else "no ad seen"
+
+    def _backfill(self, launch: Launch, watcher: Watcher) -> None:
+        """Analyse, once the watch is over, the changed screens it skipped while an analysis ran.
+
+        On a busy machine one analysis can outlast a short ad; the observe launch's timeline (when a
+        close control came, whether one ever did) must not depend on that. Nothing waits on this.
+        """
+        if watcher.sampler is None or not launch.frames:
+            return
+        seen = sorted(f.t_s for f in launch.frames)
+        todo = []
+        for t_s, image, thumb in watcher.sampler.keyframes:
+            earlier = [x for x in seen if x <= t_s]
+            later = [x for x in seen if x > t_s]
+            if earlier and later and later[0] - earlier[-1] > BACKFILL_GAP_S and t_s not in seen:
+                todo.append((t_s, image, thumb))
+        for t_s, image, thumb in todo[:BACKFILL_MAX]:
+            before = max((f for f in launch.frames if f.t_s <= t_s), key=lambda f: f.t_s)
+            frame = watcher.analyse(t_s, image, thumb, foreground=before.foreground)
+            frame.keep = "analysed after the watch"
+            self._record(launch, frame)
+        launch.frames.sort(key=lambda f: f.t_s)
 
     def learn_main_screen(self, launch: Launch) -> None:
         """The app's main screen from a finished observe launch; its splash frames placed by it."""

@@ -104,6 +104,9 @@ class FrameSampler:
         self.stats = SamplerStats(started_s=time.monotonic())
         self._latest: tuple[float, bytes, np.ndarray | None] | None = None
         self.history: list[tuple[float, np.ndarray | None]] = []    # (t_s, thumbnail) of every frame taken
+        #: (t_s, image, thumbnail) of each frame that changed from the one before it: what a busy watcher
+        #: skipped can be analysed after the fact
+        self.keyframes: list[tuple[float, bytes, np.ndarray | None]] = []
         self.failure: DeviceError | None = None     # a lost device or crashed app: no use asking again
         self._ended = False
         self._stop = threading.Event()
@@ -146,14 +149,11 @@ class FrameSampler:
         with self._fresh:
             self._latest = (t_s, image, thumb)
             self.history.append((t_s, thumb))
+            if not self.keyframes or framediff.changed(self.keyframes[-1][2], thumb):
+                self.keyframes.append((t_s, image, thumb))
             self.stats.sampled += 1
             self.stats.sample_times_s.append(round(t_s, 3))
             self._fresh.notify_all()
-
-    def thumbs_between(self, after_s: float, until_s: float) -> list[tuple[float, np.ndarray | None]]:
-        """(t_s, thumbnail) of the frames taken after ``after_s`` and up to ``until_s``."""
-        with self._fresh:
-            return [(t, thumb) for t, thumb in self.history if after_s < t <= until_s]
 
     def newest(self) -> tuple[float, bytes, np.ndarray | None] | None:
         """The newest frame taken so far, without waiting."""
