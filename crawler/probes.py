@@ -352,12 +352,12 @@ class Prober:
         """
         if watcher.sampler is None or not launch.frames:
             return
-        seen = sorted(f.t_s for f in launch.frames)
+        seen, end_s = sorted(f.t_s for f in launch.frames), watcher.now_s()
         todo = []
         for t_s, image, thumb in watcher.sampler.keyframes:
             earlier = [x for x in seen if x <= t_s]
-            later = [x for x in seen if x > t_s]
-            if earlier and later and later[0] - earlier[-1] > BACKFILL_GAP_S and t_s not in seen:
+            later = [x for x in seen if x > t_s] or [end_s]
+            if earlier and later[0] - earlier[-1] > BACKFILL_GAP_S and t_s not in seen:
                 todo.append((t_s, image, thumb))
         for t_s, image, thumb in todo[:BACKFILL_MAX]:
             before = max((f for f in launch.frames if f.t_s <= t_s), key=lambda f: f.t_s)
