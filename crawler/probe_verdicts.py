@@ -103,6 +103,9 @@ def close_outcome(launch: Launch, settings: ProbeSettings) -> tuple[str, str, st
     gone = next((f for f in after if not f.is_ad and f.kind != "permission"), None)
     if gone is not None and gone.thumb is not None:     # dated by the samples, not the analysis
         gone = replace(gone, t_s=screen_since_s(launch.samples, gone, tap_t))
+        # The app's screen may have shown earlier still, between samples of the ad coming back.
+        first_not_ad = next((t for t, ad in _what_was_seen(launch, after) if ad is False), gone.t_s)
+        gone = replace(gone, t_s=min(gone.t_s, first_not_ad))
     if jump is not None and (gone is None or jump.t_s <= gone.t_s + settings.repop_watch_s):
         return ("violation", f"点击关闭后跳转：{jump.jump.detail}",
                 f"the close tap jumped away at {jump.t_s:.1f} s: {jump.jump.detail}")

@@ -235,3 +235,23 @@ def test_no_close_is_a_violation_only_when_frames_were_analysed_until_the_ad_end
     assert {f.rule: f.verdict for f in judge_launches([watched], RULES, SETTINGS)}["CLOSE_PRESENT"] == "violation"
     sparse = Launch(1, "observe", frames=[bare(0.0), frame(7.5, False)])
     assert {f.rule: f.verdict for f in judge_launches([sparse], RULES, SETTINGS)}["CLOSE_PRESENT"] == "inconclusive"
+
+
+def test_a_repop_that_hid_the_dismissal_from_the_analysis_is_seen_in_the_samples():
+    """Seen on a busy machine: the app's home showed for 1 s between the tap and the ad coming back,
+    and no analysis fell in that second; the first analysed home frame came after the ad's own end."""
+    import numpy as np
+
+    ad_thumb = np.random.default_rng(1).integers(0, 255, (300, 135), dtype=np.uint8)
+    home_thumb = np.full((300, 135), 200, np.uint8)
+
+    def shot(t, ad):
+        f = frame(t, ad)
+        f.thumb = ad_thumb if ad else home_thumb
+        return f
+
+    l = launch("close", 1.0, shot(0.8, True), [shot(1.1, True), shot(2.5, True), shot(7.2, False), shot(9.0, False)])
+    l.samples = [(round(t, 2), home_thumb if 1.2 <= t < 2.2 or t >= 7.0 else ad_thumb)
+                 for t in np.arange(1.1, 10.0, 0.3)]
+    f = close_effective(l, RULES, SETTINGS)
+    assert f.verdict == "violation" and "came back" in f.message, f.message
