@@ -22,8 +22,9 @@ FRAME_RULES = ("CLOSE_SIZE", "CLOSE_CONTRAST", "CLOSE_POSITION", "AD_LABEL")
 #: A close that went within this long of when the ad ended by itself (in the observe launch) is not
 #: credited to the tap.
 AD_END_MARGIN_S = 1.0
-#: "It did not come back" needs frames no further apart than this through the re-pop watch.
-MAX_WATCH_GAP_S = 1.0
+#: "It did not come back" (and "no close showed until the ad ended") needs frames no further apart
+#: than this: a re-popped ad or a late close stays for seconds.
+MAX_WATCH_GAP_S = 1.5
 
 
 def _with_frame(f: Finding, frame: Frame) -> Finding:
@@ -45,7 +46,8 @@ def close_present(observe: Launch, rules: RuleProfile) -> Finding:
                     ad_end_s=ads[-1].t_s, frames=[f.file for f in ads if f.file])
     if first_close is None:
         end_s = _ad_end_s(observe)
-        if end_s - ads[-1].t_s > MAX_WATCH_GAP_S:
+        # Proven absent: no close in an analysed frame past the limit, or none up to the ad's end.
+        if ads[-1].t_s - ads[0].t_s < max_delay_s and end_s - ads[-1].t_s > MAX_WATCH_GAP_S:
             # A close that came late would show in the frames near the ad's end: none was analysed.
             return finding(rules, "CLOSE_PRESENT", "inconclusive", "广告结束前的画面未能分析，无法确认全程无关闭控件",
                            f"no close control in the frames analysed, but the last of them ({ads[-1].t_s:.1f} s) "

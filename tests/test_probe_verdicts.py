@@ -233,6 +233,8 @@ def test_no_close_is_a_violation_only_when_frames_were_analysed_until_the_ad_end
 
     watched = Launch(1, "observe", frames=[bare(t / 2) for t in range(10)] + [frame(5.2, False)])
     assert {f.rule: f.verdict for f in judge_launches([watched], RULES, SETTINGS)}["CLOSE_PRESENT"] == "violation"
+    past_limit = Launch(1, "observe", frames=[bare(0.0), bare(3.8), frame(5.0, False)])   # none by 3.8 s
+    assert {f.rule: f.verdict for f in judge_launches([past_limit], RULES, SETTINGS)}["CLOSE_PRESENT"] == "violation"
     sparse = Launch(1, "observe", frames=[bare(0.0), frame(7.5, False)])
     assert {f.rule: f.verdict for f in judge_launches([sparse], RULES, SETTINGS)}["CLOSE_PRESENT"] == "inconclusive"
 
