@@ -170,8 +170,10 @@ class Prober:
         what came of it. A frame before the tap that differs from the one acted on is analysed only
         once the outcome has been watched (``_settle_before``): nothing slow between tap and outcome.
         """
-        with self.lock:
-            newest = watcher.sampler.newest() if watcher.sampler else None
+        with self.lock:     # the frame before the tap is taken right before it: the proof
+            shot_s = watcher.now_s()
+            image = self.device.frame_bytes()
+            newest = watcher.sampler.publish(shot_s, image) if watcher.sampler else None
             started_s = watcher.now_s()
             self.device.tap(x, y)
             t_s = watcher.now_s()
@@ -355,9 +357,11 @@ class Prober:
         seen, end_s = sorted(f.t_s for f in launch.frames), watcher.now_s()
         todo = []
         for t_s, image, thumb in watcher.sampler.keyframes:
-            earlier = [x for x in seen if x <= t_s]
+            earlier = [f for f in launch.frames if f.t_s <= t_s]
             later = [x for x in seen if x > t_s] or [end_s]
-            if earlier and later[0] - earlier[-1] > BACKFILL_GAP_S and t_s not in seen:
+            # Where an ad already showed its close, what came between cannot change CLOSE_PRESENT.
+            settled = earlier and earlier[-1].is_ad and earlier[-1].analysis.close_controls
+            if earlier and not settled and later[0] - earlier[-1].t_s > BACKFILL_GAP_S and t_s not in seen:
                 todo.append((t_s, image, thumb))
         for t_s, image, thumb in todo[:BACKFILL_MAX]:
             before = max((f for f in launch.frames if f.t_s <= t_s), key=lambda f: f.t_s)

@@ -130,7 +130,7 @@ class FrameSampler:
                     image = self.device.frame_bytes()
                     # Published before the device is let go: a tap waiting for this screenshot then
                     # has it as the newest frame before it (the proof that it landed on the ad).
-                    self._publish(started - self.t0, image)
+                    self.publish(started - self.t0, image)
             except (DeviceLost, AppCrashed) as exc:
                 self.failure = exc
                 break
@@ -144,7 +144,8 @@ class FrameSampler:
             self._ended = True
             self._fresh.notify_all()                # a waiting latest() learns at once that no frame comes
 
-    def _publish(self, t_s: float, image: bytes) -> None:
+    def publish(self, t_s: float, image: bytes) -> tuple[float, bytes, np.ndarray | None]:
+        """Add a frame taken at ``t_s`` (by the sampler, or by the prober right before a tap)."""
         thumb = framediff.thumbnail(image)      # a few ms at 1/8 scale; kept to date changes later
         with self._fresh:
             self._latest = (t_s, image, thumb)
@@ -154,6 +155,7 @@ class FrameSampler:
             self.stats.sampled += 1
             self.stats.sample_times_s.append(round(t_s, 3))
             self._fresh.notify_all()
+        return t_s, image, thumb
 
     def newest(self) -> tuple[float, bytes, np.ndarray | None] | None:
         """The newest frame taken so far, without waiting."""
