@@ -16,6 +16,7 @@ Verdicts are drawn from these frames in ``crawler.probe_verdicts``, never from t
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -178,7 +179,8 @@ class Prober:
             self.device.tap(x, y)
             t_s = watcher.now_s()
         launch.action = {"type": "tap", "x_px": round(x), "y_px": round(y), "target": target,
-                         "started_s": round(started_s, 3), "t_s": round(t_s, 3)}
+                         "started_s": round(started_s, 3),
+                         "t_s": math.floor(t_s * 1000) / 1000}   # never after the raw time: frames after it stay after
         if newest is None or newest[0] <= decided_on.t_s:
             self._file_before(launch, decided_on)
         elif framediff.same_screen(decided_on.thumb, newest[2]):    # a countdown may have ticked
