@@ -88,6 +88,17 @@ def _merge_hierarchy(controls: list[CloseControl], cues: AdCues, page_source: st
     return []
 
 
+def _as_the_tree_says(screen: ScreenKind, controls: list[CloseControl]) -> ScreenKind:
+    """A skip or close control the app's own view tree names is no judgement but a fact: a screen
+    that holds one is an ad or a pop-up, however little of it vision could make out."""
+    named = [c for c in controls if c.source == "hierarchy"]
+    if screen.kind != "normal" or not named:
+        return screen
+    skip = any((lexicon.close_label(c.text) or ("", None))[0] == "skip" for c in named)
+    return ScreenKind("splash_ad" if skip else "popup", 0.9,
+                      [f"view hierarchy names a close control '{named[0].text}'", *screen.reasons])
+
+
 def _has_cues(lines) -> bool:
     """Whether any short text speaks of an ad, a close control or a permission prompt."""
     return any(lexicon.close_label(l.text) or lexicon.ad_label(l.text) or lexicon.permission_button(l.text)
@@ -261,6 +272,7 @@ def decide(evidence: Evidence, image_bgr: np.ndarray, display: Display, hierarch
         screen = classify(candidates, shares, ctx, cues, permission, models.screen_kind)
     controls = dismiss.chosen(candidates, shares, models.dismiss)
     notes = _merge_hierarchy(controls, cues, hierarchy_xml, display) if hierarchy_xml else []
+    screen = _as_the_tree_says(screen, controls)
     analysis = ScreenAnalysis(size_px=(width, height), density=display.density, screen=screen,
                               texts=evidence.lines, notes=notes, card=evidence.card)
     with clock.lap("measure"):
