@@ -36,9 +36,6 @@ BODY_CLEARANCE_DP = 24
 #: BACKFILL_MAX of them.
 BACKFILL_GAP_S = 1.0
 BACKFILL_MAX = 10
-#: A close control is where it was when the mean grey difference over it is at most this (0-255): its
-#: countdown ticking gives about 5, the control absent (photo or ring behind) 30 and more.
-CONTROL_SAME_GREY = 15.0
 DENY_WORDS = {"不允许", "拒绝", "禁止", "始终不允许", "dontallow", "deny", "拒绝并不再询问"}
 
 
@@ -393,12 +390,13 @@ class Prober:
             self.ad_lasts_s = screen_since_s(history, after, ads[-1].t_s) - ads[0].t_s
 
     def _recognise(self, thumb) -> Frame | None:
-        """An ad frame of the observe launch that ``thumb`` shows again: the same screen, and every
-        close control of that frame in the same place (a control that comes late is not there yet)."""
+        """An ad frame of the observe launch that ``thumb`` shows again: the same screen, and nothing
+        changed where that frame has a close control (not a cell: a control that comes late or fades
+        in is not there yet; a countdown that ticked inside it is another known frame, or analysed)."""
         for known in self.known_ads:
-            if framediff.same_screen(thumb, known.thumb) and all(
-                    framediff.region_distance(thumb, known.thumb, framediff.region(c.box, thumb))
-                    <= CONTROL_SAME_GREY for c in known.analysis.close_controls):
+            if framediff.same_screen(thumb, known.thumb) and not any(
+                    framediff.changed(thumb[rows, cols], known.thumb[rows, cols])
+                    for rows, cols in (framediff.region(c.box, thumb) for c in known.analysis.close_controls)):
                 return known
         return None
 

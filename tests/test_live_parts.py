@@ -154,6 +154,15 @@ def test_a_known_ad_screen_is_recognised_only_with_its_close_control_in_place():
                       None, None, framediff.thumbnail(_jpeg(screen(False, "7"))))
     prober = Prober(None, "app", load_profile("chromium-phone").display((1082, 2402)), load_rule_profile())
     prober.known_ads = [with_pill, ring_only]
-    assert prober._recognise(framediff.thumbnail(_jpeg(screen(True, "2")))) is with_pill   # countdown ticked
+    assert prober._recognise(framediff.thumbnail(_jpeg(screen(True, "3")))) is with_pill
+    faint = cv2.addWeighted(screen(True, "3"), 0.3, screen(False, "3"), 0.7, 0)      # a pill fading in
+    assert prober._recognise(framediff.thumbnail(_jpeg(faint))) is not with_pill
+    assert prober._recognise(framediff.thumbnail(_jpeg(screen(True, "2")))) is not with_pill   # ticked: analyse
     assert prober._recognise(framediff.thumbnail(_jpeg(screen(False, "6")))) is ring_only
     assert prober._recognise(framediff.thumbnail(_jpeg(np.full((2402, 1082, 3), 240, np.uint8)))) is None
+
+    # Seen live: the observe launch analysed the pill a tenth of a second into its fade-in and found it;
+    # a frame with no pill yet must not pass for that one (a tap there hit nothing: a false violation).
+    faint_known = Frame(3.6, b"", with_pill.analysis, None, None, framediff.thumbnail(_jpeg(faint)))
+    prober.known_ads = [faint_known]
+    assert prober._recognise(framediff.thumbnail(_jpeg(screen(False, "3")))) is None
