@@ -232,7 +232,7 @@ def candidates_of(evidence: Evidence, image_bgr: np.ndarray, display: Display):
     candidates = dismiss.text_candidates(lines + stacked_words(lines))
     for candidate in candidates:
         if candidate.control.kind == "text":
-            candidate.control.box = _visible_box(image_bgr, candidate.control)
+            candidate.visible = _visible_box(image_bgr, candidate.control)
     glyph_hits = [h for h in evidence.glyph_hits if not inside_words(h, lines)]
     candidates += dismiss.glyph_candidates(glyph_hits, candidates)
     ctx = dismiss.context(width, height, display.density, lines, len(evidence.sentences), evidence.card,

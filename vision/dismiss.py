@@ -35,10 +35,15 @@ FEATURES = (
 class Candidate:
     """A control that may dismiss the screen, before the model has judged it."""
 
-    control: CloseControl
+    control: CloseControl         # its box stays the ✕ or the words: measuring grows it to its shape
     content: Box                  # the ✕ or the words themselves
     dismiss_kind: str             # skip, close, later, acknowledge, decline
     glyph_score: float = 0.0
+    visible: Box | None = None    # the pill, circle or button around it, when found
+
+    @property
+    def shape(self) -> Box:
+        return self.visible or self.content
 
 
 @dataclass(frozen=True)
@@ -81,8 +86,8 @@ def glyph_candidates(hits: list[GlyphHit], taken: list[Candidate]) -> list[Candi
                 taken.remove(same)
         if near and any(c.control.kind == "text" for c in near):
             continue
-        control = CloseControl(box=hit.control_box, kind="glyph", text="✕", confidence=round(hit.score, 3))
-        found.append(Candidate(control, hit.glyph_box, "close", hit.score))
+        control = CloseControl(box=hit.glyph_box, kind="glyph", text="✕", confidence=round(hit.score, 3))
+        found.append(Candidate(control, hit.glyph_box, "close", hit.score, visible=hit.control_box))
     return found
 
 
@@ -101,7 +106,7 @@ def _row_partners(box: Box, lines: list[TextLine]) -> tuple[int, int]:
 
 
 def features(candidate: Candidate, ctx: ScreenContext) -> list[float]:
-    box, density = candidate.control.box, ctx.density
+    box, density = candidate.shape, ctx.density
     w, h = ctx.width_px, ctx.height_px
     cx, cy = box.center
     card = ctx.card

@@ -32,7 +32,7 @@ def features(candidates: list[Candidate], shares: list[float], ctx: ScreenContex
         return max((s for c, s in zip(candidates, shares) if keep(c)), default=0.0)
 
     top = max(range(len(shares)), key=shares.__getitem__, default=None)
-    top_box = candidates[top].control.box if top is not None else None
+    top_box = candidates[top].shape if top is not None else None
     card = ctx.card
     return [
         best(lambda c: c.control.kind == "glyph"), best(lambda c: c.control.kind == "text"),
