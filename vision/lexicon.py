@@ -20,6 +20,9 @@ DISMISS_WORDS = {
     # The refusals of real dialogs: consent (不同意并退出), offers (No), upsells (Not now).
     "不同意", "不同意并退出", "拒绝并退出", "拒绝", "暂不同意", "no", "nothanksimgood", "notnowthanks",
     "skipthis", "closeandcontinue", "maybenexttime", "nextime", "notthistime", "remindmeinaweek",
+    "nothankyou", "refuse", "deny", "ipass", "illpass", "nope",
+    # The hesitations Chinese pop-ups offer instead of a ✕ (再想想: let me think again).
+    "我再想想", "再想想", "残忍退出", "狠心离开", "狠心拒绝", "忍痛放弃", "不再提醒", "不再提示", "下次吧",
     # Refusals in the European languages real apps ship in.
     "plustard", "nonmerci", "annuler", "fermer", "pasmaintenant", "ignorer", "cancelar", "cerrar",
     "decline", "declineall", "reject", "rejectall", "disagree", "donotagree", "idonotagree", "idisagree",
@@ -28,8 +31,8 @@ DISMISS_WORDS = {
 }
 #: A refusal said in a few words: "Skip login", "No, thanks, I'm good", "Do not agree and close".
 _DISMISS_PHRASE = re.compile(
-    r"^(skip|close|cancel|decline|dismiss|no,? thanks|not now|maybe later|later|do not agree|don'?t agree|"
-    r"disagree|reject|not interested)([\s,.!]+[a-z'’]+){0,4}[.!]?$", re.IGNORECASE)
+    r"^(skip|close|cancel|decline|dismiss|no,? thanks|no,? thank you|not now|maybe later|later|do not agree|"
+    r"don'?t agree|disagree|reject|refuse|not interested)([\s,.!]+[a-z'’]+){0,4}[.!]?$", re.IGNORECASE)
 #: What each dismiss word does, a feature of the learned judgement of a candidate control: a word
 #: that closes outright ("关闭", "Close") is a surer way out than one that only declines an offer
 #: ("No", "取消"), which a feed or a form may also show.
