@@ -32,10 +32,14 @@ def _with_frame(f: Finding, frame: Frame) -> Finding:
 
 
 def key_frame(launches: list[Launch]) -> Frame | None:
-    """The frame the per-frame rules are judged on: the first ad frame that shows a close control."""
+    """The frame the per-frame rules are judged on: the ad frame whose close control shows largest
+    (the first of equals). A ✕ that grows or fades in is judged as it ends up, not on a frame of its
+    animation; a control that never grows past 8 dp is judged at 8 dp."""
     ad_frames = [f for launch in launches for f in launch.ad_frames]
     with_close = [f for f in ad_frames if f.analysis.close_controls]
-    return (with_close or ad_frames or [None])[0]
+    if with_close:
+        return max(with_close, key=lambda f: (max(c.box.area for c in f.analysis.close_controls), -f.t_s))
+    return (ad_frames or [None])[0]
 
 
 def close_present(observe: Launch, rules: RuleProfile) -> Finding:
@@ -58,15 +62,42 @@ def close_present(observe: Launch, rules: RuleProfile) -> Finding:
                        f"({ads[0].t_s:.1f}-{ads[-1].t_s:.1f} s, {len(ads)} frames)", **evidence)
     close_seen_s = first_close.close_since_s or first_close.t_s
     delay_s = round(close_seen_s - ads[0].t_s, 2)
+    least_s, most_s = close_delay_bounds(observe, first_close, close_seen_s)
     evidence.update(close_seen_s=round(close_seen_s, 3), close_frame_s=first_close.t_s, delay_s=delay_s,
-                    close_frame=first_close.file)
-    if delay_s > max_delay_s:
+                    delay_least_s=least_s, delay_most_s=most_s, close_frame=first_close.file)
+    if least_s > max_delay_s:
         return finding(rules, "CLOSE_PRESENT", "violation",
                        f"关闭控件在广告出现 {delay_s:.1f} s 后才出现（上限 {max_delay_s:g} s）",
-                       f"close control first showed {delay_s:.1f} s after the ad (limit {max_delay_s:g} s)",
-                       **evidence)
+                       f"close control first showed {delay_s:.1f} s after the ad (at least {least_s:.1f} s; "
+                       f"limit {max_delay_s:g} s)", **evidence)
+    if most_s > max_delay_s:
+        return finding(rules, "CLOSE_PRESENT", "inconclusive", "截图过慢，无法确定关闭控件出现的时间",
+                       f"screenshots came too slowly to date the close control: it showed {least_s:.1f}-"
+                       f"{most_s:.1f} s after the ad, and the limit {max_delay_s:g} s lies between", **evidence)
     return finding(rules, "CLOSE_PRESENT", "pass", f"关闭控件在广告出现后 {delay_s:.1f} s 内可见",
-                   f"close control visible {delay_s:.1f} s after the ad appeared", **evidence)
+                   f"close control visible {delay_s:.1f} s after the ad appeared (at most {most_s:.1f} s)",
+                   **evidence)
+
+
+def close_delay_bounds(observe: Launch, first_close: Frame, close_seen_s: float) -> tuple[float, float]:
+    """The least and the most time (s) the ad's close control can have come after the ad itself.
+
+    A frame shows the screen as it was somewhere between when its screenshot was asked for and when
+    it came back; on a busy machine that is seconds, not the tenth of a second of an idle one. The ad
+    came after the last analysed frame without it and by the return of the first with it; the close
+    after the last sample before the one that first shows it, and by that one's return.
+    """
+    ads = observe.ad_frames
+    returned = observe.sample_returned_s
+    ad_after_s = max((f.t_s for f in observe.frames if f.t_s < ads[0].t_s and not f.is_ad), default=ads[0].t_s)
+    ad_by_s = ads[0].returned_s or ads[0].t_s
+    close_by_s = returned.get(close_seen_s, first_close.returned_s or close_seen_s)
+    if first_close is ads[0]:
+        close_after_s = ad_after_s          # it may have come with the ad
+    else:
+        close_after_s = max([t for t, _ in observe.samples if t < close_seen_s]
+                            + [f.t_s for f in ads if f.t_s < close_seen_s], default=ads[0].t_s)
+    return round(max(0.0, close_after_s - ad_by_s), 2), round(max(0.0, close_by_s - ad_after_s), 2)
 
 
 def _ad_end_s(launch: Launch) -> float:
@@ -119,18 +150,20 @@ def close_outcome(launch: Launch, settings: ProbeSettings) -> tuple[str, str, st
         last = after[-1].t_s - tap_t if after else 0.0
         return ("inconclusive", f"点击后 {last:.1f} s 内无帧可判定",
                 f"no frame {within_s:g} s after the tap (the last came {last:.1f} s after it)")
-    if gone.t_s - tap_t > within_s:
-        return ("inconclusive", f"点击后首个可判定帧晚到 {gone.t_s - tap_t:.1f} s",
-                f"frames came too slowly: the first frame after the tap without the ad was taken "
-                f"{gone.t_s - tap_t:.1f} s after it, so whether it went within {within_s:g} s is unknown")
+    # Gone by when the first screenshot without it came back (asked for earlier, it may show a later screen).
+    gone_by_s = launch.sample_returned_s.get(gone.t_s, gone.t_s)
+    if gone_by_s - tap_t > within_s:
+        return ("inconclusive", f"点击后首个可判定帧晚到 {gone_by_s - tap_t:.1f} s",
+                f"frames came too slowly: the first screenshot after the tap without the ad came back "
+                f"{gone_by_s - tap_t:.1f} s after it, so whether it went within {within_s:g} s is unknown")
     ads = launch.ad_frames
-    if launch.ad_lasts_s is not None and ads and gone.t_s >= ads[0].t_s + launch.ad_lasts_s - AD_END_MARGIN_S:
+    if launch.ad_lasts_s is not None and ads and gone_by_s >= ads[0].t_s + launch.ad_lasts_s - AD_END_MARGIN_S:
         return ("inconclusive", f"广告可能自行结束（观察到的时长 {launch.ad_lasts_s:.1f} s）",
                 f"it went {gone.t_s - ads[0].t_s:.1f} s into the ad, which ended by itself after "
                 f"{launch.ad_lasts_s:.1f} s in the observe launch: the tap is not proven to have closed it")
     before = launch.action["before"]
     countdown, read_at_s = before.get("countdown"), before.get("countdown_t_s", before["t_s"])
-    if countdown is not None and gone.t_s - read_at_s >= countdown - 1:
+    if countdown is not None and gone_by_s - read_at_s >= countdown - 1:
         return ("inconclusive", f"广告倒计时 {countdown} 可能已自行结束",
                 f"the ad's own countdown ({countdown}) may have ended it by itself")
     return _repop_outcome(launch, after, gone, settings)

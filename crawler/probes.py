@@ -68,6 +68,8 @@ class Launch:
     duration_s: float = 0.0
     #: (t_s, grey thumbnail) of every frame taken, analysed or not: they date changes between analyses
     samples: list = field(default_factory=list, repr=False)
+    #: t_s of each sample -> when its screenshot came back
+    sample_returned_s: dict = field(default_factory=dict, repr=False)
     lost: str | None = None                 # the device or its server went away: the check ends here
     crashed: str | None = None              # the app died: this launch cannot be judged
     failure: BaseException | None = field(default=None, repr=False)   # what lost the device, for --debug
@@ -135,6 +137,7 @@ class Prober:
         if watcher is not None and watcher.stats:
             launch.sampled_per_s, launch.analysed = watcher.stats.sampled_per_s, watcher.stats.analysed
             launch.samples = watcher.sampler.history
+            launch.sample_returned_s = watcher.sampler.returned_s
             ads = launch.ad_frames
             if ads:
                 launch.ad_sampled_per_s = watcher.stats.rate_between(ads[0].t_s, ads[-1].t_s)
@@ -391,12 +394,14 @@ class Prober:
 
     def _recognise(self, thumb) -> Frame | None:
         """An ad frame of the observe launch that ``thumb`` shows again: the same screen, and nothing
-        changed where that frame has a close control (not a cell: a control that comes late or fades
+        changed where any of them has a close control (not a cell: a control that comes late or fades
         in is not there yet; a countdown that ticked inside it is another known frame, or analysed)."""
+        # Where any known ad frame had a close control: a frame without one (the ad before its close
+        # came, or a ✕ growing from nothing) is that frame again only while that place is unchanged too.
+        places = [framediff.region(c.box, thumb) for known in self.known_ads for c in known.analysis.close_controls]
         for known in self.known_ads:
             if framediff.same_screen(thumb, known.thumb) and not any(
-                    framediff.changed(thumb[rows, cols], known.thumb[rows, cols])
-                    for rows, cols in (framediff.region(c.box, thumb) for c in known.analysis.close_controls)):
+                    framediff.changed(thumb[rows, cols], known.thumb[rows, cols]) for rows, cols in places):
                 return known
         return None
 

@@ -48,6 +48,8 @@ class Frame:
     close_since_s: float | None = None   # when its close control first showed, from the frames between
     analysed_t_s: float | None = None    # when the frame its analysis was made on was taken (a repeat's is older)
     recognised_from: str | None = None   # not analysed: the same screen as this analysed frame of a past launch
+    #: when its screenshot came back (s since launch): the screen was captured between ``t_s`` and this
+    returned_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.analysed_t_s is None:
@@ -104,6 +106,9 @@ class FrameSampler:
         self.stats = SamplerStats(started_s=time.monotonic())
         self._latest: tuple[float, bytes, np.ndarray | None] | None = None
         self.history: list[tuple[float, np.ndarray | None]] = []    # (t_s, thumbnail) of every frame taken
+        #: t_s -> when that screenshot came back: what a frame shows was on screen somewhere in between,
+        #: an interval that grows to seconds on a busy machine and bounds every time read off the frames
+        self.returned_s: dict[float, float] = {}
         #: (t_s, image, thumbnail) of each frame that changed from the one before it: what a busy watcher
         #: skipped can be analysed after the fact
         self.keyframes: list[tuple[float, bytes, np.ndarray | None]] = []
@@ -145,9 +150,12 @@ class FrameSampler:
             self._fresh.notify_all()                # a waiting latest() learns at once that no frame comes
 
     def publish(self, t_s: float, image: bytes) -> tuple[float, bytes, np.ndarray | None]:
-        """Add a frame taken at ``t_s`` (by the sampler, or by the prober right before a tap)."""
+        """Add a frame asked for at ``t_s`` and just come back (by the sampler, or by the prober right
+        before a tap)."""
+        returned_s = time.monotonic() - self.t0
         thumb = framediff.thumbnail(image)      # a few ms at 1/8 scale; kept to date changes later
         with self._fresh:
+            self.returned_s[t_s] = returned_s
             self._latest = (t_s, image, thumb)
             self.history.append((t_s, thumb))
             if not self.keyframes or framediff.changed(self.keyframes[-1][2], thumb):
@@ -212,7 +220,8 @@ class Watcher:
                     last = dataclasses.replace(
                         known, t_s=last_t, image=image, thumb=thumb, foreground=foreground, jump=jump,
                         file=None, annotated=None, keep=None, analysed_t_s=None, before_main=None,
-                        close_since_s=None, recognised_from=f"the frame analysed at {known.t_s:.2f} s")
+                        close_since_s=None, recognised_from=f"the frame analysed at {known.t_s:.2f} s",
+                        returned_s=sampler.returned_s.get(last_t))
                     yield last
                     continue
                 if last is not None and not framediff.changed(last.thumb, thumb):
@@ -220,7 +229,8 @@ class Watcher:
                         # The same screen: no new analysis, but a fresh look at who is in front.
                         foreground, jump = self._foreground()
                         last = dataclasses.replace(last, t_s=last_t, image=image, foreground=foreground,
-                                                   jump=jump, file=None, annotated=None, keep=None)
+                                                   jump=jump, file=None, annotated=None, keep=None,
+                                                   returned_s=sampler.returned_s.get(last_t))
                         yield last
                     continue
                 last = self.analyse(last_t, image, thumb)
@@ -245,7 +255,8 @@ class Watcher:
             jump = foreground.jump_since(self.baseline) if self.baseline else None
         if thumb is None:
             thumb = framediff.thumbnail(image_bytes)
-        return Frame(t_s, image_bytes, analysis, foreground, jump, thumb)
+        returned_s = self.sampler.returned_s.get(t_s) if self.sampler else None
+        return Frame(t_s, image_bytes, analysis, foreground, jump, thumb, returned_s=returned_s)
 
 
 def first_shown_s(history: list[tuple[float, np.ndarray | None]], without: Frame, with_: Frame,

@@ -35,6 +35,9 @@ EXPECTED = {
     "label_no_close": {"CLOSE_PRESENT": "violation", "AD_LABEL": "pass", "FULLSCREEN_JUMP": "violation"},
     "bare_ad": {"CLOSE_PRESENT": "violation", "AD_LABEL": "violation", "FULLSCREEN_JUMP": "violation"},
     "popup_late": {**dict.fromkeys(CLOSE_RULES, "pass")},
+    # A video-like ad (every frame differs everywhere) and a ✕ that grows from nothing on it.
+    "video_ad": {**dict.fromkeys(CLOSE_RULES, "pass"), "FULLSCREEN_JUMP": "pass", "AD_LABEL": "pass"},
+    "grow_close": {**dict.fromkeys(CLOSE_RULES, "pass"), "AD_LABEL": "pass"},
 }
 EXPECTED["late_close"]["CLOSE_EFFECTIVE"] = "pass"      # judged on the 跳过 pill once it shows
 #: Apps are checked with three launches (observe, close, one body tap) to keep the suite short: what
@@ -42,7 +45,7 @@ EXPECTED["late_close"]["CLOSE_EFFECTIVE"] = "pass"      # judged on the 跳过 p
 #: photo_ad_jump gets two body taps, so that its hot zone is more than one point.
 PROBES = {**dict.fromkeys(("photo_ad", "fade_close", "label_no_close", "bare_ad", "popup_late", "brand_splash",
                            "dead_close", "fake_close", "repop", "late_close", "tiny_close", "no_close",
-                           "popup_compliant", "no_ad"), 3), "photo_ad_jump": 4}
+                           "popup_compliant", "no_ad", "video_ad", "grow_close"), 3), "photo_ad_jump": 4}
 #: A permission prompt is judged where it shows, in the observe launch; the close and body-tap launches
 #: would each wait out wait_for_ad_s for an ad that never comes.
 KINDS = {"permission_with_purpose": ("observe",), "permission_no_purpose": ("observe",)}
