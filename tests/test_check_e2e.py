@@ -50,7 +50,7 @@ PROBES = {**dict.fromkeys(("photo_ad", "fade_close", "label_no_close", "bare_ad"
 #: would each wait out wait_for_ad_s for an ad that never comes.
 KINDS = {"permission_with_purpose": ("observe",), "permission_no_purpose": ("observe",)}
 #: When each app shows its close control, in s after its ad appeared (fixtures/apps/*/index.html).
-CLOSE_SHOWN_S = {"late_close": 4.0, "fade_close": 3.5}
+CLOSE_SHOWN_S = {"late_close": 4.0, "fade_close": 4.0}
 
 
 @pytest.fixture(scope="module")
