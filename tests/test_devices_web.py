@@ -212,3 +212,14 @@ def test_photo_ad_frames_are_jpeg_and_smaller_than_png(web_device, fixture_apps)
     assert jpeg[:3] == b"\xff\xd8\xff" and png[:4] == b"\x89PNG"
     assert decode_png(jpeg).shape == decode_png(png).shape
     assert len(jpeg) < len(png) / 2
+
+
+
+def test_the_session_asks_appium_to_outlive_a_minute_without_commands():
+    # A video ad's frames are analysed after the watch with nothing asked of the phone; Appium's
+    # default newCommandTimeout (60 s) ended the session of a busy machine there. (The chromium
+    # driver does not echo the capability back, so the request itself is what can be checked.)
+    from crawler.devices.web import web_capabilities
+    from crawler.profiles import load_profile
+    caps = web_capabilities(load_profile("chromium-phone"), "/tmp/x", 9515)
+    assert caps["appium:newCommandTimeout"] >= 300

@@ -78,6 +78,9 @@ def web_capabilities(profile: DeviceProfile, user_data_dir: str, chromedriver_po
     caps.setdefault("appium:executable", CHROMEDRIVER_BINARY)
     caps.setdefault("appium:autodownloadEnabled", False)
     caps["appium:chromedriverPort"] = chromedriver_port
+    # Appium ends a session after 60 s without a command; analysing a video ad's frames after the
+    # watch (nothing asked of the phone meanwhile) took longer than that on a busy machine.
+    caps.setdefault("appium:newCommandTimeout", 300)
     chrome = caps.setdefault("goog:chromeOptions", {})
     chrome.setdefault("binary", CHROMIUM_BINARY)
     chrome["args"] = [*CHROMIUM_ARGS, *chrome.get("args", []), f"--user-data-dir={user_data_dir}"]
