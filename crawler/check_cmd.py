@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler import atomic
-from crawler.appium_server import AppiumServer, EnvironmentProblem, is_grid, require_appium
+from crawler.appium_server import AppiumServer, EnvironmentProblem, driver_args, is_grid, require_appium
 from crawler.devices import DeviceError, open_device
 from crawler.devices.faults import DeviceLost, server_label
 from crawler.probe_verdicts import judge_launches, mark_unprobed, unprobed_findings
@@ -160,15 +160,17 @@ def _plan(prober: Prober, kinds: list[str]) -> list:
 
 def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfile,
               appium_url: str | None = None, probes: int = 5, on_event=None,
-              settings: ProbeSettings | None = None, kinds: tuple[str, ...] | None = None) -> CheckResult:
+              settings: ProbeSettings | None = None, kinds: tuple[str, ...] | None = None,
+              capabilities: dict | None = None, reset: str = "permissions") -> CheckResult:
     """Check ``app``: ``probes`` launches (observe, close, then body taps), or exactly the probe ``kinds``
-    given (a shorter plan judges only the rules its probes speak to)."""
+    given (a shorter plan judges only the rules its probes speak to). ``capabilities`` add to the
+    profile's (``--udid``, ``--cap``); ``reset`` is what an Android cold launch resets first."""
     out_dir.mkdir(parents=True, exist_ok=True)
     result = CheckResult(app, profile.platform, {"profile": profile.name})
     writer = EvidenceWriter()
     evidence = Evidence(out_dir, writer)
     planned: list[str] = []
-    prober = None
+    prober = device = None
 
     def record(launch, frame):
         evidence.keep(launch, frame)
@@ -177,12 +179,13 @@ def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfil
     try:
         with ExitStack() as stack:
             if appium_url is None:
-                appium_url = stack.enter_context(AppiumServer(out_dir / "logs")).url
+                appium_url = stack.enter_context(AppiumServer(out_dir / "logs",
+                                                              extra_args=driver_args([profile.platform]))).url
                 server = server_label(appium_url)
             else:
                 server = server_label(appium_url, "Selenium Grid" if is_grid(require_appium(appium_url))
                                       else "Appium")
-            device = stack.enter_context(open_device(profile, appium_url))
+            device = stack.enter_context(open_device(profile, appium_url, capabilities=capabilities, reset=reset))
             device.server, device.moment = server, "setup"
             display = _display(device, profile, result)
             ocr.warm_up()
@@ -195,6 +198,8 @@ def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfil
     except KeyboardInterrupt:
         result.interrupted, result.error = True, "interrupted (Ctrl-C)"
     finally:
+        if device is not None:      # where the frames came from (MJPEG, DevTools, screenshots), and why
+            result.device["frames"] = getattr(device, "frames_from", None)
         result.findings = _judge(result, rules, planned, prober.settings if prober else settings)
         writer.close()     # every frame on disk before the final report names it
         result.evidence_errors = writer.errors
@@ -208,14 +213,17 @@ def _plan_kinds(probes: int) -> list[str]:
 
 
 def _display(device, profile: DeviceProfile, result: CheckResult) -> Display:
+    """The display as the device reports it: size, density and system bars (the profile's guesses
+    stand only where the device does not say)."""
     info = device.display_info()
     result.device.update(reported={"width_px": info.width_px, "height_px": info.height_px,
-                                   "density": info.density, "source": info.source})
+                                   "density": info.density, "source": info.source,
+                                   "status_bar_dp": info.status_bar_dp, "gesture_bar_dp": info.gesture_bar_dp,
+                                   "bars_source": info.bars_source or "the profile"})
     display = profile.display((info.width_px, info.height_px))
-    if info.density:
-        display = Display(display.width_px, display.height_px, info.density, display.px_per_mm,
-                          display.status_bar_dp, display.gesture_bar_dp)
-    return display
+    return Display(display.width_px, display.height_px, info.density or display.density, display.px_per_mm,
+                   display.status_bar_dp if info.status_bar_dp is None else info.status_bar_dp,
+                   display.gesture_bar_dp if info.gesture_bar_dp is None else info.gesture_bar_dp)
 
 
 def _run_plan(plan: list, planned: list[str], result: CheckResult, evidence: Evidence, rules: RuleProfile,

@@ -166,7 +166,16 @@ def close_outcome(launch: Launch, settings: ProbeSettings) -> tuple[str, str, st
     if countdown is not None and gone_by_s - read_at_s >= countdown - 1:
         return ("inconclusive", f"广告倒计时 {countdown} 可能已自行结束",
                 f"the ad's own countdown ({countdown}) may have ended it by itself")
+    if not any(_front_known(f) for f in after if f.t_s >= gone.t_s):
+        return ("inconclusive", "广告消失后设备未报告前台应用，无法排除跳转",
+                "the ad went, but no frame after it says which app was in front (the device named none): "
+                "a jump cannot be ruled out")
     return _repop_outcome(launch, after, gone, settings)
+
+
+def _front_known(frame: Frame) -> bool:
+    """The device said who was in front when ``frame`` was taken (a null package says nothing)."""
+    return frame.foreground is None or frame.foreground.known
 
 
 def _repop_outcome(launch: Launch, after: list[Frame], gone: Frame, settings: ProbeSettings) -> tuple[str, str, str]:
@@ -250,6 +259,10 @@ def body_outcome(launch: Launch, settings: ProbeSettings) -> tuple[bool | None, 
                       "have ended by itself, so the tap is not proven to have hit it")
     if after[-1].t_s - tap_t < settings.jump_watch_s:
         return None, f"frames stopped {after[-1].t_s - tap_t:.1f} s after the tap (watch {settings.jump_watch_s:g} s)"
+    last_known_s = max((f.t_s for f in after if _front_known(f)), default=tap_t)
+    if last_known_s - tap_t < settings.jump_watch_s:
+        return None, (f"who was in front is known only {last_known_s - tap_t:.1f} s into the "
+                      f"{settings.jump_watch_s:g} s watch after the tap (the device named no app after that)")
     return False, f"no jump in {after[-1].t_s - tap_t:.1f} s after the tap, the ad still shown after it"
 
 

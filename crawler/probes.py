@@ -20,7 +20,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from crawler.devices.base import AppCrashed, Device, DeviceError, DeviceLost, Foreground
+from crawler.devices.base import AppCrashed, AppMissing, Device, DeviceError, DeviceLost, Foreground
 from crawler.live import framediff, timeline
 from crawler.live.devicelock import DeviceLock
 from crawler.watch import Frame, Watcher, first_shown_s, screen_since_s
@@ -70,7 +70,7 @@ class Launch:
     samples: list = field(default_factory=list, repr=False)
     #: t_s of each sample -> when its screenshot came back
     sample_returned_s: dict = field(default_factory=dict, repr=False)
-    lost: str | None = None                 # the device or its server went away: the check ends here
+    lost: str | None = None                 # the device, its server or the app is gone: the check ends here
     crashed: str | None = None              # the app died: this launch cannot be judged
     failure: BaseException | None = field(default=None, repr=False)   # what lost the device, for --debug
 
@@ -128,7 +128,7 @@ class Prober:
     def _launch(self, launch: Launch) -> Watcher:
         with self.lock:
             self.device.cold_launch(self.app)
-            launch.foreground_before = self.device.foreground()
+            launch.foreground_before = self.device.launch_foreground()
         t0 = time.monotonic()
         launch.note(0.0, "launch", launch.foreground_before.identity)
         return Watcher(self.device, self.display, self.rules, launch.foreground_before, self.lock, t0)
@@ -238,10 +238,11 @@ class Prober:
             watcher = self._launch(launch)
             body(launch, watcher)
             self._settle_before(launch, watcher)
-        except DeviceLost as exc:
+        except (DeviceLost, AppMissing) as exc:     # nothing more can be done on this device
             launch.lost, launch.failure = str(exc)[:300], exc
             launch.error = launch.lost
-            launch.outcome = "not finished: device lost"
+            launch.outcome = "not finished: " + ("app not installed" if isinstance(exc, AppMissing)
+                                                 else "device lost")
         except AppCrashed as exc:
             self._crashed(launch, watcher, exc)
         except DeviceError as exc:

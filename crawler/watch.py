@@ -23,6 +23,7 @@ from crawler.live import framediff
 from crawler.live.devicelock import DeviceLock
 from vision import Display, analyze
 from vision.controls import AdCues, find_ad_cues
+from vision.inapp import inapp_sheet
 from vision.rules import RuleProfile
 from vision.types import ScreenAnalysis
 
@@ -216,7 +217,7 @@ class Watcher:
                 if known is not None and (last is None or last.recognised_from is None
                                           or framediff.changed(last.thumb, thumb)
                                           or last_t - last.t_s >= REPEAT_EVERY_S):
-                    foreground, jump = self._foreground()
+                    foreground, jump = self._foreground(known.analysis)
                     last = dataclasses.replace(
                         known, t_s=last_t, image=image, thumb=thumb, foreground=foreground, jump=jump,
                         file=None, annotated=None, keep=None, analysed_t_s=None, before_main=None,
@@ -227,7 +228,7 @@ class Watcher:
                 if last is not None and not framediff.changed(last.thumb, thumb):
                     if last_t - last.t_s >= REPEAT_EVERY_S:
                         # The same screen: no new analysis, but a fresh look at who is in front.
-                        foreground, jump = self._foreground()
+                        foreground, jump = self._foreground(last.analysis)
                         last = dataclasses.replace(last, t_s=last_t, image=image, foreground=foreground,
                                                    jump=jump, file=None, annotated=None, keep=None,
                                                    returned_s=sampler.returned_s.get(last_t))
@@ -237,10 +238,23 @@ class Watcher:
                 sampler.stats.analysed += 1
                 yield last
 
-    def _foreground(self) -> tuple[Foreground, Jump | None]:
+    def _foreground(self, analysis: ScreenAnalysis) -> tuple[Foreground, Jump | None]:
         with self.lock:
             foreground = self.device.foreground()
-        return foreground, foreground.jump_since(self.baseline) if self.baseline else None
+        return foreground, self._jump(foreground, analysis)
+
+    def _jump(self, foreground: Foreground, analysis: ScreenAnalysis) -> Jump | None:
+        """A jump by who is in front, or, on iOS, by what the screen shows: an App Store sheet or an
+        in-app Safari keeps the app's bundle id in front (``vision.inapp``)."""
+        if self.baseline is None:
+            return None
+        jump = foreground.jump_since(self.baseline)
+        if jump or self.device.platform != "ios" or not foreground.known:
+            return jump
+        sheet = inapp_sheet(analysis.texts, analysis.size_px)
+        if sheet is None:
+            return jump
+        return Jump(True, sheet.kind, f"{sheet.detail}, {foreground.package} still in front")
 
     def analyse(self, t_s: float, image_bytes: bytes, thumb: np.ndarray | None = None,
                 foreground: Foreground | None = None) -> Frame:
@@ -250,9 +264,9 @@ class Watcher:
                           self.display.status_bar_dp, self.display.gesture_bar_dp)
         analysis = analyze(image, display, rules=self.rules)
         if foreground is None:
-            foreground, jump = self._foreground()
+            foreground, jump = self._foreground(analysis)
         else:
-            jump = foreground.jump_since(self.baseline) if self.baseline else None
+            jump = self._jump(foreground, analysis)
         if thumb is None:
             thumb = framediff.thumbnail(image_bytes)
         returned_s = self.sampler.returned_s.get(t_s) if self.sampler else None

@@ -4,6 +4,7 @@ Launches are built by hand here (the frames a slow or a fast crawler would have 
 app), so every timing can be tried; tests/test_check_e2e.py proves the same on the Chromium phone.
 """
 
+import dataclasses
 import itertools
 
 import pytest
@@ -126,6 +127,28 @@ def test_close_tap_whose_frame_before_does_not_show_the_ad_is_inconclusive():
     l = launch("close", 5.3, frame(5.0, ad=False), [frame(5.5, False), frame(9.0, False)])
     f = close_effective(l, RULES, SETTINGS)
     assert f.verdict == "inconclusive" and "not proven" in f.message
+
+
+def unknown_front(f: Frame) -> Frame:
+    """The frame as a phone gives it while the device names no app in front (appium-adb's null
+    package during a window transition): who was in front is not known."""
+    return dataclasses.replace(f, foreground=Foreground("android", "unknown (no window has focus)", ""), jump=None)
+
+
+def test_frames_whose_front_is_unknown_prove_no_stay():
+    # A body tap on an ad that stays, but the phone named no app in front after the tap: a jump to
+    # a store would look the same until a frame says who is in front.
+    body = launch("body_tap", 1.0, frame(0.8, True), [unknown_front(frame(t, True)) for t in (1.2, 1.8, 2.7)],
+                  "ad body")
+    jumped, why = body_outcome(body, SETTINGS)
+    assert jumped is None and "who was in front" in why
+    # A close after which the ad went, no frame saying who was in front then.
+    close = launch("close", 1.0, frame(0.8, True), [unknown_front(frame(t, False)) for t in (1.2, 1.7, 2.3, 3.0, 3.8, 4.5)])
+    f = close_effective(close, RULES, SETTINGS)
+    assert f.verdict == "inconclusive" and "which app was in front" in f.message
+    # The same with the front known: a pass each.
+    known = launch("close", 1.0, frame(0.8, True), [frame(t, False) for t in (1.2, 1.7, 2.3, 3.0, 3.8, 4.5)])
+    assert close_effective(known, RULES, SETTINGS).verdict == "pass"
 
 
 def test_close_that_jumps_or_comes_back_is_a_violation():

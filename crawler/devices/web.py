@@ -47,11 +47,11 @@ def css_metrics(profile: DeviceProfile) -> dict:
             "pixelRatio": profile.density, "touch": True}
 
 
-def _new_session(profile: DeviceProfile, appium_url: str, timeout_s: float):
+def _new_session(profile: DeviceProfile, appium_url: str, timeout_s: float, extra: dict | None = None):
     """A new Chromium session (driver, its profile directory); ``DeviceError`` in one line if none."""
     user_data_dir = tempfile.mkdtemp(prefix="splashaudit-chromium-")
     options = ArgOptions()
-    for name, value in web_capabilities(profile, user_data_dir, free_port()).items():
+    for name, value in web_capabilities(profile, user_data_dir, free_port(), extra).items():
         options.set_capability(name, value)
     try:
         driver = webdriver.Remote(appium_url, options=options)
@@ -62,14 +62,15 @@ def _new_session(profile: DeviceProfile, appium_url: str, timeout_s: float):
     return driver, user_data_dir
 
 
-def web_capabilities(profile: DeviceProfile, user_data_dir: str, chromedriver_port: int) -> dict:
+def web_capabilities(profile: DeviceProfile, user_data_dir: str, chromedriver_port: int,
+                     extra: dict | None = None) -> dict:
     """W3C capabilities for Appium's chromium driver from a ``platform = "web"`` profile.
 
     chromedriver only matches ``browserName`` "chrome", so the profile's "chromium" is sent as "chrome";
     the browser actually started is ``goog:chromeOptions.binary`` (Debian chromium). A free
     ``chromedriverPort`` keeps parallel sessions apart (the driver kills chromedrivers on its port).
     """
-    caps = copy.deepcopy(profile.capabilities)
+    caps = copy.deepcopy({**profile.capabilities, **(extra or {})})
     if caps.get("browserName", "chromium").lower() in ("chromium", "chrome"):
         caps["browserName"] = "chrome"
     system = platform.system().lower()
@@ -106,6 +107,8 @@ class WebDevice(DriverDevice):
         self._fast_screenshots = True
         self.appium_url: str | None = None
         self.timeout_s = 60.0
+        self.extra_capabilities: dict = {}
+        self.frames_from = "DevTools JPEG (Page.captureScreenshot)"
         self._adopt(driver)
 
     def _adopt(self, driver) -> None:
@@ -113,10 +116,13 @@ class WebDevice(DriverDevice):
         driver.command_executor.add_command(_CDP_COMMAND, "POST", "/session/$sessionId/goog/cdp/execute")
 
     @classmethod
-    def connect(cls, profile: DeviceProfile, appium_url: str, *, timeout_s: float = 60.0) -> WebDevice:
-        """Open a session on ``appium_url`` with a fresh Chromium profile directory."""
-        driver, user_data_dir = _new_session(profile, appium_url, timeout_s)
+    def connect(cls, profile: DeviceProfile, appium_url: str, *, timeout_s: float = 60.0,
+                capabilities: dict | None = None) -> WebDevice:
+        """Open a session on ``appium_url`` with a fresh Chromium profile directory (``capabilities``
+        add to the profile's)."""
+        driver, user_data_dir = _new_session(profile, appium_url, timeout_s, capabilities)
         device = cls(profile, driver, user_data_dir=user_data_dir)
+        device.extra_capabilities = dict(capabilities or {})
         device.appium_url, device.timeout_s, device.server = appium_url, timeout_s, server_label(appium_url)
         return device
 
@@ -126,7 +132,8 @@ class WebDevice(DriverDevice):
         super().close()
         if old_dir:
             shutil.rmtree(old_dir, ignore_errors=True)
-        self.driver, self.user_data_dir = _new_session(self.profile, self.appium_url, self.timeout_s)
+        self.driver, self.user_data_dir = _new_session(self.profile, self.appium_url, self.timeout_s,
+                                                       self.extra_capabilities)
         self._adopt(self.driver)
         self._pixel_ratio = None
 
