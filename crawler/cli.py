@@ -8,6 +8,7 @@ Failures print one line on stderr; ``splashaudit --debug ...`` adds the Python t
 
 from __future__ import annotations
 
+import shutil
 import sys
 import traceback
 from pathlib import Path
@@ -177,6 +178,34 @@ def demo(
 
     raise typer.Exit(demo_cmd.run_demo(out, _load_rules(None), on_event=_progress_printer(), full=all_apps,
                                        parallel=parallel))
+
+
+@app.command()
+def doctor(
+    platform: str = typer.Option("android", help="android, ios or web (the bundled Chromium phone)."),
+    appium: Optional[str] = typer.Option(None, help="An Appium server to use; default: start one."),
+    udid: Optional[str] = typer.Option(None, help=_UDID_HELP),
+    profile: Optional[str] = typer.Option(None, help="Device profile whose capabilities the session uses."),
+    cap: Optional[list[str]] = typer.Option(None, "--cap", help=_CAP_HELP),
+) -> None:
+    """Check this machine and phone for a real run: one line per check, each failure with its fix."""
+    import tempfile
+
+    from crawler.devices.doctor import run_doctor
+
+    if platform not in ("android", "ios", "web"):
+        raise fail(f"--platform must be android, ios or web, got {platform}")
+    device = _load_profile(profile or {"web": "chromium-phone", "ios": "iphone-1179x2556-3"}.get(
+        platform, "android-1080x2400-3.0"))
+    if device.platform != platform:
+        raise fail(f"profile {device.name} is for {device.platform}, not {platform}")
+    capabilities = _caps(udid, cap, platform)
+    log_dir = Path(tempfile.mkdtemp(prefix="splashaudit-doctor-"))
+    code = run_doctor(platform, device, appium, capabilities, log_dir,
+                      say=lambda line: out.print(line, markup=False, highlight=False, soft_wrap=True))
+    if code == 0:
+        shutil.rmtree(log_dir, ignore_errors=True)     # the Appium log is kept only when something failed
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -8,6 +8,11 @@ activity, WDA's idle wait, the launcher's intent, the bar sizes, the permission 
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -407,3 +412,54 @@ def test_open_device_picks_the_android_adapter(android_profile, monkeypatch):
                          reset="data")
     assert isinstance(device, AndroidDevice)
     assert seen["caps"] == {"appium:udid": "emulator-5554"} and seen["reset"] == "data"
+
+
+# -- 10. the phone and extra capabilities from the command line; no traceback reaches the user ---------
+FAKE_CLI = [sys.executable, str(Path(__file__).with_name("fake_cli.py"))]
+
+
+def fake_cli(args: list[str], record: Path, apps=(SHOP,)) -> subprocess.CompletedProcess:
+    env = dict(os.environ, SPLASHAUDIT_FAKE_PHONE=json.dumps({"platform": "android", "apps": list(apps),
+                                                              "record": str(record)}))
+    return subprocess.run([*FAKE_CLI, *args], capture_output=True, text=True, timeout=180, env=env)
+
+
+def sessions(record: Path) -> list[dict]:
+    return [json.loads(line)["caps"] for line in record.read_text().splitlines()]
+
+
+def test_check_takes_udid_and_caps_and_a_driver_error_is_one_line(appium_server, tmp_path):
+    record = tmp_path / "sessions.jsonl"
+    run = fake_cli(["check", "com.missing", "--profile", "android-1080x2400-3.0", "--appium", appium_server.url,
+                    "--out", str(tmp_path / "out"), "--probes", "3", "--udid", "R58M123ABC",
+                    "--cap", "appium:systemPort=8201", "--cap", "noReset=false"], record)
+    assert run.returncode == 3, run.stderr
+    assert "Traceback" not in run.stderr and "internal error" not in run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "com.missing is not installed on the device" in lines[0], run.stderr
+    (caps,) = sessions(record)
+    assert caps["appium:udid"] == "R58M123ABC" and caps["appium:systemPort"] == 8201
+    assert caps["appium:noReset"] is False and caps["appium:autoGrantPermissions"] is False
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["verdict"] == "incomplete" and "not installed" in result["error"]
+
+
+def test_batch_takes_udid_and_caps(appium_server, tmp_path):
+    record = tmp_path / "sessions.jsonl"
+    apps = tmp_path / "apps.txt"
+    apps.write_text("com.missing android android-1080x2400-3.0\n", encoding="utf-8")
+    run = fake_cli(["batch", str(apps), "--appium", appium_server.url, "--out", str(tmp_path / "batch"),
+                    "--probes", "3", "--udid", "emulator-5554", "--cap", "appium:mjpegServerPort=7811"], record)
+    assert run.returncode == 3, run.stderr
+    assert "Traceback" not in run.stderr and "internal error" not in run.stderr
+    caps = sessions(record)
+    assert caps and all(c["appium:udid"] == "emulator-5554" and c["appium:mjpegServerPort"] == 7811 for c in caps)
+
+
+def test_a_malformed_cap_is_a_usage_error():
+    from typer.testing import CliRunner
+
+    from crawler.cli import app
+
+    run = CliRunner().invoke(app, ["check", SHOP, "--cap", "udid"])
+    assert run.exit_code == 2 and "expected key=value" in run.output

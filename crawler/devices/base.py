@@ -233,16 +233,16 @@ class DriverDevice(Device):
         self._in_front: Foreground | None = None    # the app, as it came to the front at launch
 
     @classmethod
-    def _open_appium_session(cls, profile: DeviceProfile, appium_url: str, options, automation: str, **kwargs):
+    def _open_appium_session(cls, profile: DeviceProfile, server_url: str, options, automation: str, **kwargs):
         """A new Appium session (appium-python-client) with ``options``, as this adapter (``kwargs`` go
         to its constructor)."""
         from appium import webdriver as appium_webdriver
 
         try:
-            device = cls(profile, appium_webdriver.Remote(appium_url, options=options), **kwargs)
+            device = cls(profile, appium_webdriver.Remote(server_url, options=options), **kwargs)
         except Exception as exc:      # refused, reset, MaxRetryError, session not created: one line
-            raise session_failed(exc, automation, appium_url) from exc
-        device.server = server_label(appium_url)
+            raise session_failed(exc, automation, server_url) from exc
+        device.server = server_label(server_url)
         return device
 
     def _app_state(self, app_id: str) -> int:

@@ -108,7 +108,6 @@ class WebDevice(DriverDevice):
         self.appium_url: str | None = None
         self.timeout_s = 60.0
         self.extra_capabilities: dict = {}
-        self.frames_from = "DevTools JPEG (Page.captureScreenshot)"
         self._adopt(driver)
 
     def _adopt(self, driver) -> None:
@@ -214,6 +213,12 @@ class WebDevice(DriverDevice):
         analyzer reads JPEG-90 screens as well as PNG (README, "What has been measured").
         """
         return self._capture({"format": "jpeg", "quality": FRAME_JPEG_QUALITY, "optimizeForSpeed": True})
+
+    @property
+    def frames_from(self) -> str:
+        """Where watched frames come from (reported with a check's result and by doctor)."""
+        return "DevTools JPEG (Page.captureScreenshot)" if self._fast_screenshots else \
+            "screenshots (PNG): DevTools not offered"
 
     def _capture(self, params: dict) -> bytes:
         """``Page.captureScreenshot`` with ``params``; the W3C PNG screenshot where DevTools is not offered."""
