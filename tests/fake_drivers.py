@@ -47,6 +47,33 @@ def plain_screen(width_px: int, height_px: int, bgr=(240, 240, 240)) -> np.ndarr
     return np.full((height_px, width_px, 3), bgr, dtype=np.uint8)
 
 
+class ClientMethods:
+    """appium-python-client 6's convenience methods, as it implements them: each is one ``mobile:``
+    extension through ``execute_script`` (webdriver/extensions/applications.py, android/common.py,
+    android/activities.py, android/display.py)."""
+
+    def terminate_app(self, app_id, **options):
+        return self.execute_script("mobile: terminateApp", {"appId": app_id, "bundleId": app_id, **options})
+
+    def activate_app(self, app_id):
+        self.execute_script("mobile: activateApp", {"appId": app_id, "bundleId": app_id})
+        return self
+
+    def query_app_state(self, app_id):
+        return self.execute_script("mobile: queryAppState", {"appId": app_id, "bundleId": app_id})
+
+    @property
+    def current_package(self):
+        return self.execute_script("mobile: getCurrentPackage")
+
+    @property
+    def current_activity(self):
+        return self.execute_script("mobile: getCurrentActivity")
+
+    def get_display_density(self):
+        return self.execute_script("mobile: getDisplayDensity")
+
+
 class FakeApp:
     """An installed Android app: its launchable activity and the runtime permissions it holds."""
 
@@ -57,7 +84,7 @@ class FakeApp:
         self.data = {"logged_in": True}
 
 
-class FakeUiAutomator2:
+class FakeUiAutomator2(ClientMethods):
     """A phone behind Appium's UiAutomator2 driver. Calls are recorded in ``calls``; ``am`` commands
     (as appium-adb would run them) in ``am``; each ``dumpsys window`` in ``dumpsys``."""
 
@@ -246,7 +273,7 @@ class FakeUiAutomator2:
                                   "width": self.width, "height": self.nav_bar_px}}
 
 
-class FakeXCUITest:
+class FakeXCUITest(ClientMethods):
     """An iPhone behind Appium's XCUITest driver and WebDriverAgent. Time spent waiting for the app to
     be idle is simulated: ``blocked_s`` adds up what a real call would have waited."""
 

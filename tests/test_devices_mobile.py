@@ -25,6 +25,7 @@ from crawler.profiles import DeviceProfile, load_profile
 from fake_drivers import LAUNCHER, FakeApp, FakeMjpegServer, FakeUiAutomator2, FakeXCUITest
 
 SHOP = "com.example.shop"
+SPLASH = Foreground("android", f"{SHOP}/.SplashActivity", SHOP, ".SplashActivity")   # the app, just launched
 MAIN, LAUNCHER_CATEGORY = "android.intent.action.MAIN", "android.intent.category.LAUNCHER"
 
 
@@ -73,7 +74,7 @@ def test_a_focus_the_driver_cannot_read_is_unknown_not_an_error(android_profile)
     device.cold_launch(SHOP)
     phone.pending = ["garbled"]        # appium-adb: "Could not retrieve the currently focused package..."
     now = device.foreground()
-    assert not now.known and not now.jump_since(device.launch_foreground())
+    assert not now.package and not now.jump_since(SPLASH)
 
 
 def test_a_check_whose_app_is_missing_ends_with_result_error(appium_server, android_profile, tmp_path, monkeypatch):
@@ -82,7 +83,7 @@ def test_a_check_whose_app_is_missing_ends_with_result_error(appium_server, andr
     from vision.rules import load_rule_profile
 
     monkeypatch.setattr(AndroidDevice, "connect", classmethod(
-        lambda cls, profile, url, **kw: cls(profile, FakeUiAutomator2([FakeApp(SHOP)]), appium_url=url)))
+        lambda cls, profile, url, **kw: cls(profile, FakeUiAutomator2([FakeApp(SHOP)]))))
     result = run_check("com.missing", android_profile, tmp_path, load_rule_profile(), appium_url=appium_server.url,
                        probes=3)
     assert result.exit_code == 3 and not result.complete
@@ -94,12 +95,11 @@ def test_a_check_whose_app_is_missing_ends_with_result_error(appium_server, andr
 def test_a_null_focus_is_unknown_never_a_jump(android_profile):
     device, phone = android(android_profile)
     device.cold_launch(SHOP)
-    base = device.launch_foreground()
     for state in (None, "lockscreen"):        # a window transition; the keyguard (appium-adb: null package)
         phone.pending = [state]
         now = device.foreground()
-        jump = now.jump_since(base)
-        assert not now.known and not jump and jump.kind == "unknown", (state, jump)
+        jump = now.jump_since(SPLASH)
+        assert not now.package and not jump and jump.kind == "unknown", (state, jump)
 
 
 def test_package_and_activity_come_from_one_look(android_profile):
@@ -140,7 +140,7 @@ def test_the_app_gone_from_the_front_is_a_crash_not_a_jump(android_profile):
     device, phone = android(android_profile)
     device.cold_launch(SHOP)
     phone.front = ("com.android.chrome", "com.google.android.apps.chrome.Main")   # app in the background
-    assert device.foreground().jump_since(device.launch_foreground()).kind == "browser"
+    assert device.foreground().jump_since(SPLASH).kind == "browser"
     phone.running.discard(SHOP)
     phone.front = LAUNCHER
     with pytest.raises(AppCrashed, match="com.example.shop is no longer running"):
@@ -155,7 +155,7 @@ def test_ios_launch_does_not_wait_for_a_busy_app(ios_profile):
     names = [c[0] for c in phone.calls]
     assert "mobile: launchApp" in names and "mobile: activateApp" not in names
     assert phone.blocked_s == 0.0
-    assert device.launch_foreground().package == SHOP
+    assert device.foreground().package == SHOP
 
 
 def test_ios_launch_of_the_sessions_own_app_waits_briefly(ios_profile):
@@ -258,7 +258,7 @@ def test_an_app_store_sheet_inside_the_app_is_a_jump(ios_profile):
     phone = FakeXCUITest(capabilities=ios_capabilities(ios_profile))
     device = IOSDevice(ios_profile, phone)
     device.cold_launch(SHOP)
-    watcher = Watcher(device, ios_profile.display(), load_rule_profile(), device.launch_foreground(), DeviceLock(), 0)
+    watcher = Watcher(device, ios_profile.display(), load_rule_profile(), device.foreground(), DeviceLock(), 0)
     frame = watcher.analyse(1.0, store_sheet_png())
     assert device.foreground().package == SHOP
     assert frame.jump and frame.jump.kind == "store" and "App Store" in frame.jump.detail
@@ -293,7 +293,7 @@ def test_frames_come_from_the_mjpeg_stream_at_full_size(android_profile):
     phone = FakeUiAutomator2([FakeApp(SHOP)])
     stream = FakeMjpegServer(phone)
     phone.capabilities["mjpegServerPort"] = stream.port          # as the session returns it
-    device = AndroidDevice(android_profile, phone, appium_url="http://127.0.0.1:4723")
+    device = AndroidDevice(android_profile, phone)           # Appium on this host
     try:
         frames = [device.frame_bytes() for _ in range(3)]
         assert all(f.startswith(b"\xff\xd8") for f in frames)
@@ -309,7 +309,7 @@ def test_frames_come_from_the_mjpeg_stream_at_full_size(android_profile):
 
 def test_frames_fall_back_to_screenshots_without_a_stream(android_profile):
     phone = FakeUiAutomator2([FakeApp(SHOP)], capabilities={"mjpegServerPort": 9})   # nothing listens there
-    device = AndroidDevice(android_profile, phone, appium_url="http://127.0.0.1:4723")
+    device = AndroidDevice(android_profile, phone)
     assert device.frame_bytes().startswith(b"\x89PNG")
     assert device.frames_from.startswith("screenshots (PNG): MJPEG stream at http://127.0.0.1:9")
 

@@ -6,6 +6,7 @@ Appium server, real Chromium answers).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,7 +36,7 @@ def test_android_without_adb_or_a_phone_says_so_with_the_fix_and_exits_3(tmp_pat
     assert lines["device"].startswith("FAIL  device: no Android device or emulator can be seen")
     assert "-> fix: " in lines["device"] and "USB debugging" in lines["device"]
     assert all(lines[name].startswith("skip") for name in SESSION_CHECKS)
-    assert run.stdout.splitlines()[-1].startswith("3 check(s) failed (driver, adb, device)")
+    assert re.match(r"\d check\(s\) failed \(.*adb, device\)", run.stdout.splitlines()[-1])
 
 
 def test_web_passes_every_check_with_the_bundled_chromium_phone():
