@@ -124,7 +124,6 @@ def test_without_adb_shell_only_the_package_is_read_in_one_call(android_profile)
 
 def test_the_launcher_still_in_front_after_a_launch_is_not_the_baseline(android_profile):
     """`am start-activity` returns before the app's window has focus: the launcher is still in front."""
-    from crawler.live.devicelock import DeviceLock  # noqa: F401 (the prober's own lock)
     from crawler.probes import Launch, Prober
     from vision.rules import load_rule_profile
 

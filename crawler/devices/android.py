@@ -34,8 +34,8 @@ import urllib.parse
 from selenium.common.exceptions import WebDriverException
 
 from crawler.appium_server import free_port
-from crawler.devices.base import (APP_STATE_FOREGROUND, DeviceError, DisplayInfo, DriverDevice, Foreground,
-                                  crash_cause, decode_png, first_line, lost_cause)
+from crawler.devices.base import (APP_STATE_FOREGROUND, DisplayInfo, DriverDevice, Foreground, crash_cause,
+                                  decode_png, first_line, lost_cause)
 from crawler.devices.mjpeg import MjpegStream, stream_url
 from crawler.profiles import DeviceProfile
 
@@ -50,6 +50,8 @@ TERMINATE_TIMEOUT_MS = 3000
 #: The MJPEG stream as frames need it: full size, the JPEG quality the analyzer is measured on.
 MJPEG_SETTINGS = {"mjpegScalingFactor": 100, "mjpegServerScreenshotQuality": 90, "mjpegServerFramerate": 10}
 MJPEG_FIRST_FRAME_S = 3.0
+#: How long a frame waits for the stream's next one (10 a second): a tap waiting for the device waits at
+#: most this for the sampler (a PNG screenshot over adb takes longer).
 MJPEG_NEXT_FRAME_S = 0.2
 RESETS = ("permissions", "data", "none")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -300,6 +302,3 @@ class AndroidDevice(DriverDevice):
     def close(self) -> None:
         self._close_stream()
         super().close()
-
-
-__all__ = ["AndroidDevice", "DeviceError", "android_capabilities", "parse_focus", "split_app"]
