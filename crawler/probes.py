@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from crawler.devices.base import AppCrashed, AppMissing, Device, DeviceError, DeviceLost, Foreground
 from crawler.live import framediff, timeline
 from crawler.live.devicelock import DeviceLock
-from crawler.watch import Frame, Watcher, first_shown_s, screen_since_s
+from crawler.watch import Frame, Watcher, first_shown_s, screen_since_s, taken_after
 from vision import lexicon
 from vision.types import Box, Display, ScreenAnalysis
 from vision.rules import RuleProfile
@@ -174,6 +174,7 @@ class Prober:
         with self.lock:     # the frame before the tap is taken right before it: the proof
             shot_s = watcher.now_s()
             image = self.device.frame_bytes()
+            shot_s = taken_after(self.device, watcher.t0 + shot_s) - watcher.t0
             newest = watcher.sampler.publish(shot_s, image) if watcher.sampler else None
             started_s = watcher.now_s()
             self.device.tap(x, y)

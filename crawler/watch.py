@@ -99,6 +99,13 @@ class SamplerStats:
         return round((len(inside) - 1) / (inside[-1] - inside[0]), 2) if len(inside) > 2 else None
 
 
+def taken_after(device: Device, asked: float) -> float:
+    """When a frame asked for at ``asked`` (monotonic) was taken at the earliest: then, or earlier for
+    a frame of a stream (taken before it was asked for; ``Device.frame_taken_after_s``)."""
+    after = getattr(device, "frame_taken_after_s", None)
+    return asked if after is None else min(asked, after)
+
+
 class FrameSampler:
     """Takes screenshots in a background thread; ``latest()`` gives the newest (t_s, image bytes, thumbnail)."""
 
@@ -136,7 +143,7 @@ class FrameSampler:
                     image = self.device.frame_bytes()
                     # Published before the device is let go: a tap waiting for this screenshot then
                     # has it as the newest frame before it (the proof that it landed on the ad).
-                    self.publish(started - self.t0, image)
+                    self.publish(taken_after(self.device, started) - self.t0, image)
             except (DeviceLost, AppCrashed) as exc:
                 self.failure = exc
                 break

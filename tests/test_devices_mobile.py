@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -294,8 +295,17 @@ def test_frames_come_from_the_mjpeg_stream_at_full_size(android_profile):
     phone.capabilities["mjpegServerPort"] = stream.port          # as the session returns it
     device = AndroidDevice(android_profile, phone)           # Appium on this host
     try:
-        frames = [device.frame_bytes() for _ in range(3)]
+        frames, dated = [], []
+        for _ in range(3):
+            asked = time.monotonic()
+            frames.append(device.frame_bytes())
+            dated.append((asked, device.frame_taken_after_s))
         assert all(f.startswith(b"\xff\xd8") for f in frames)
+        # A streamed frame may have been taken before it was asked for: once the stream runs, each is
+        # dated before the call that got it (the live check bounds a frame by when it was asked for),
+        # and each after the one before it.
+        assert all(after is not None and after < asked for asked, after in dated[1:])
+        assert dated[0][1] < dated[1][1] < dated[2][1]
         assert decode_png(frames[-1]).shape[:2] == (2400, 1080)             # not UiAutomator2's default half size
         assert ("update_settings", {"mjpegScalingFactor": 100, "mjpegServerScreenshotQuality": 90,
                                     "mjpegServerFramerate": 10}) in phone.calls
@@ -304,6 +314,29 @@ def test_frames_come_from_the_mjpeg_stream_at_full_size(android_profile):
     finally:
         device.close()
         stream.close()
+
+
+def test_the_sampler_dates_streamed_frames_by_when_they_were_taken(android_profile):
+    """The live check bounds what a frame shows by when it was asked for; a streamed frame was taken
+    before it arrived, so it is dated back by the stream's pipeline, never by its arrival."""
+    from crawler.devices.mjpeg import PIPELINE_S
+    from crawler.live.devicelock import DeviceLock
+    from crawler.watch import FrameSampler
+
+    phone = FakeUiAutomator2([FakeApp(SHOP)])
+    stream = FakeMjpegServer(phone)
+    phone.capabilities["mjpegServerPort"] = stream.port
+    device = AndroidDevice(android_profile, phone)
+    try:
+        device.frame_bytes()                   # the stream is open
+        with FrameSampler(device, DeviceLock(), time.monotonic()) as sampler:
+            time.sleep(0.8)
+    finally:
+        device.close()
+        stream.close()
+    times = [t for t, _ in sampler.history]
+    assert len(times) >= 3 and times == sorted(set(times))
+    assert all(sampler.returned_s[t] - t >= PIPELINE_S - 0.01 for t in times)
 
 
 def test_frames_fall_back_to_screenshots_without_a_stream(android_profile):

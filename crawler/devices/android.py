@@ -50,9 +50,10 @@ TERMINATE_TIMEOUT_MS = 3000
 #: The MJPEG stream as frames need it: full size, the JPEG quality the analyzer is measured on.
 MJPEG_SETTINGS = {"mjpegScalingFactor": 100, "mjpegServerScreenshotQuality": 90, "mjpegServerFramerate": 10}
 MJPEG_FIRST_FRAME_S = 3.0
-#: How long a frame waits for the stream's next one (10 a second): a tap waiting for the device waits at
-#: most this for the sampler (a PNG screenshot over adb takes longer).
-MJPEG_NEXT_FRAME_S = 0.2
+#: How long a frame waits for the stream's next one (10 a second); a stream that sends none for this
+#: long has stalled and screenshots take over. A tap waiting for the device waits about one frame
+#: interval for the sampler (a PNG screenshot over adb takes longer).
+MJPEG_NEXT_FRAME_S = 1.0
 RESETS = ("permissions", "data", "none")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -112,6 +113,9 @@ class AndroidDevice(DriverDevice):
         self.reset = reset
         self.appium_url = appium_url
         self.frames_from = "screenshots (PNG)"
+        #: When the frame frame_bytes() gave was taken at the earliest (monotonic), where that is
+        #: before it was asked for (a streamed frame); None for a screenshot, taken once asked for.
+        self.frame_taken_after_s: float | None = None
         self._stream: MjpegStream | None = None
         self._stream_tried = False
         self._shell = True                  # adb_shell allowed, until the server says it is not
@@ -211,9 +215,11 @@ class AndroidDevice(DriverDevice):
         if stream is not None:
             jpeg = stream.next_frame(MJPEG_NEXT_FRAME_S)
             if jpeg is not None:
+                self.frame_taken_after_s = stream.taken_after
                 return jpeg
-            self.frames_from = f"screenshots (PNG): {stream.failure or 'the MJPEG stream stopped'}"
+            self.frames_from = f"screenshots (PNG): {stream.failure or 'the MJPEG stream stalled'}"
             self._close_stream()
+        self.frame_taken_after_s = None
         return self.screenshot_png()
 
     def _mjpeg(self) -> MjpegStream | None:

@@ -160,6 +160,9 @@ class Device(abc.ABC):
     #: ("Appium at 127.0.0.1:4723 stopped answering during launch 2 (close)"); callers set ``moment``.
     server: str = "the device server"
     moment: str = "setup"
+    #: When the frame the last ``frame_bytes()`` gave was taken at the earliest (``time.monotonic()``),
+    #: where that is before it was asked for (a frame of a stream); None: taken once asked for.
+    frame_taken_after_s: float | None = None
 
     #: The calls of this interface; in every subclass each is wrapped by ``faults.guarded``.
     CALLS = ("cold_launch", "foreground", "launch_foreground", "screenshot_png", "frame_bytes", "page_source",

@@ -17,6 +17,10 @@ import urllib.request
 #: A stream that sends nothing for this long is taken for dead (UiAutomator2 sends at a fixed rate,
 #: 10 frames a second by default, whether the screen changes or not).
 STALL_S = 5.0
+#: The longest a frame that was not queued takes from the phone's screenshot to here (its JPEG encoding
+#: at full size and the adb forward): what dating a frame assumes. A frame read right behind the one
+#: before it was queued, and is dated from that one instead (the phone takes them in order).
+PIPELINE_S = 0.3
 JPEG_START, JPEG_END = b"\xff\xd8", b"\xff\xd9"
 
 
@@ -38,13 +42,23 @@ def stream_url(session_caps: dict, appium_url: str | None) -> str | None:
 
 
 class MjpegStream:
-    """The newest JPEG of a stream; ``next_frame`` waits for one newer than the last it gave."""
+    """The newest JPEG of a stream; ``next_frame`` waits for one newer than the last it gave.
 
-    def __init__(self, url: str) -> None:
+    ``taken_after`` (``time.monotonic()``) is when the frame ``next_frame`` gave was taken at the
+    earliest: the live check dates a frame by when its screenshot was asked for, and a streamed frame
+    was taken before it arrived (see PIPELINE_S).
+    """
+
+    def __init__(self, url: str, interval_s: float = 0.1) -> None:
         self.url = url
+        self.interval_s = interval_s
         self.failure: str | None = None
         self.frames_read = 0
+        self.taken_after: float | None = None
         self._latest: bytes | None = None
+        self._latest_after = 0.0
+        self._last_arrival: float | None = None
+        self._opened_at = time.monotonic()
         self._seq, self._given = 0, 0
         self._cond = threading.Condition()
         self._stop = threading.Event()
@@ -56,19 +70,18 @@ class MjpegStream:
         return self
 
     def next_frame(self, timeout_s: float) -> bytes | None:
-        """A frame newer than the last one returned, waiting up to ``timeout_s``; the newest one if
-        none came in time (the screen may just not have been re-sent); None when no frame ever came
-        or the stream died."""
+        """The newest frame, newer than the last one returned, waiting up to ``timeout_s`` for it; None
+        when none came in time (the stream stalled) or the stream died (``failure`` says how)."""
         deadline = time.monotonic() + timeout_s
         with self._cond:
             while self._seq == self._given and self.failure is None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    break
+                    return None
                 self._cond.wait(remaining)
             if self.failure is not None:
                 return None
-            self._given = self._seq
+            self._given, self.taken_after = self._seq, self._latest_after
             return self._latest
 
     def close(self) -> None:
@@ -118,8 +131,18 @@ class MjpegStream:
                 return bytes(data[data.index(JPEG_START):data.index(JPEG_END) + 2])
 
     def _publish(self, jpeg: bytes) -> None:
+        now = time.monotonic()
         with self._cond:
-            self._latest, self._seq = jpeg, self._seq + 1
+            if self._last_arrival is None:
+                after = self._opened_at                 # the first is taken once the stream was asked for
+            elif now - self._last_arrival >= self.interval_s / 2:
+                after = now - PIPELINE_S                 # waited for: not queued
+            else:
+                after = self._latest_after              # queued behind the one before, taken after it
+            # Taken after the one before it, and at least a millisecond later (the phone takes one a
+            # frame interval): each frame's date is its own.
+            self._latest_after = max(after, self._latest_after + 0.001) if self._last_arrival else after
+            self._latest, self._seq, self._last_arrival = jpeg, self._seq + 1, now
             self.frames_read += 1
             self._cond.notify_all()
 
