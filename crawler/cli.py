@@ -121,6 +121,8 @@ def check(
     out: Path = typer.Option(Path("out/check"), help="Where result.json, frames/ and report.html go."),
     probes: int = typer.Option(5, min=3, help="Launches: observe, close, and the rest body taps."),
     rules: Optional[Path] = typer.Option(None, help="A rule profile TOML replacing the defaults."),
+    shake: str = typer.Option("auto", help="Shake probe (4 more launches, on devices that take motion "
+                              "input): auto (when the ad shows a shake cue), always, never."),
 ) -> None:
     """Launch the app again and again, watch its splash ad, tap and verify."""
     from crawler import check_cmd
@@ -132,8 +134,10 @@ def check(
     device = _load_profile(profile or default_profile)
     if platform and device.platform != platform:
         raise fail(f"profile {device.name} is for {device.platform}, not {platform}")
+    if shake not in check_cmd.SHAKE_MODES:
+        raise fail(f"--shake {shake}: expected one of {', '.join(check_cmd.SHAKE_MODES)}")
     result = check_cmd.run_check(target, device, out, rule_profile, appium_url=appium, probes=probes,
-                                 on_event=_progress_printer())
+                                 on_event=_progress_printer(), shake=shake)
     if DEBUG["on"] and result.cause is not None:
         traceback.print_exception(result.cause)
     # One line, never wrapped: what came of it, why it is not final, where the report is.

@@ -7,13 +7,18 @@ Screenshots, taps and the display are all in physical pixels; density is density
 
 from __future__ import annotations
 
+import re
+
 from selenium.common.exceptions import WebDriverException
 
-from crawler.devices.base import DisplayInfo, DriverDevice, Foreground
+from crawler.devices.base import DeviceError, DisplayInfo, DriverDevice, Foreground
 from crawler.profiles import DeviceProfile
 
 APP_STATE_FOREGROUND = 4
 DP_DENSITY = 160.0
+#: How Appium's Android driver tells an emulator (``isEmulator``): an ``avd`` capability, or a udid
+#: such as ``emulator-5554``. ``mobile: sensorSet`` refuses anything else.
+_EMULATOR = re.compile(r"\bemulator\b", re.IGNORECASE)
 
 
 def split_app(app: str) -> tuple[str, str | None]:
@@ -93,4 +98,31 @@ class AndroidDevice(DriverDevice):
         if self.package is None:
             return False
         return self.driver.query_app_state(self.package) == APP_STATE_FOREGROUND
+
+    # -- motion input: the emulator's virtual sensors; a real phone's sensors cannot be fed ---------
+    cannot_shake = ("this device cannot be shaken by the tool (a real Android phone: Appium's "
+                    "mobile: sensorSet feeds emulators only)")
+
+    def is_emulator(self) -> bool:
+        caps = getattr(self.driver, "capabilities", None) or {}
+        if caps.get("avd") or caps.get("appium:avd"):
+            return True
+        names = (caps.get(k) for k in ("udid", "appium:udid", "deviceUDID", "deviceName", "appium:deviceName"))
+        return any(_EMULATOR.search(str(name)) for name in names if name)
+
+    def motion_support(self) -> str | None:
+        return "emulator sensors (mobile: sensorSet, i.e. adb emu sensor set)" if self.is_emulator() else None
+
+    def motion_arm(self, rest) -> None:
+        """The emulator's sensors keep their values across launches: set them at rest now."""
+        if not self.is_emulator():
+            raise DeviceError(self.cannot_shake)
+        self.motion_set(rest)
+
+    def motion_set(self, reading) -> None:
+        """``adb emu sensor set acceleration x:y:z`` (gravity included) and ``gyroscope`` (rad/s); the
+        emulator derives linear acceleration itself."""
+        for sensor, xyz in (("acceleration", reading.accel), ("gyroscope", reading.gyro_rad_s)):
+            self.driver.execute_script("mobile: sensorSet",
+                                       {"sensorType": sensor, "value": ":".join(f"{v:.4f}" for v in xyz)})
 

@@ -82,6 +82,11 @@ class IOSDevice(DriverDevice):
         return DisplayInfo(round(size["width"] * scale), round(size["height"] * scale), scale,
                            "get_window_size x mobile: deviceScreenInfo")
 
+    #: XCUITest's ``mobile: shake`` sends the Simulator one shake gesture (UIEventSubtypeMotionShake),
+    #: not accelerometer readings, and nothing feeds a real iPhone's sensors.
+    cannot_shake = ("this device cannot be shaken by the tool (iOS: XCUITest feeds no motion sensor "
+                    "readings; mobile: shake is one gesture on the Simulator)")
+
     def app_running(self) -> bool:
         if self.bundle_id is None:
             return False

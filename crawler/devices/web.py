@@ -89,6 +89,9 @@ def web_capabilities(profile: DeviceProfile, user_data_dir: str, chromedriver_po
 
 
 _CDP_COMMAND = "splashauditExecuteCdp"
+#: The sensors behind ``devicemotion`` (accelerationIncludingGravity, acceleration, rotationRate).
+#: Chromium fires no devicemotion unless they are overridden before the page loads.
+MOTION_SENSORS = ("accelerometer", "linear-acceleration", "gyroscope")
 #: JPEG quality of watched frames: the analyzer's scores hold on JPEG-90 copies of the labelled screens.
 FRAME_JPEG_QUALITY = 90
 
@@ -106,6 +109,7 @@ class WebDevice(DriverDevice):
         self._fast_screenshots = True
         self.appium_url: str | None = None
         self.timeout_s = 60.0
+        self._motion_rest = None           # the resting reading the next launch's sensors start from
         self._adopt(driver)
 
     def _adopt(self, driver) -> None:
@@ -148,6 +152,8 @@ class WebDevice(DriverDevice):
                 raise
             self._restart_session()              # the last launch crashed the tab: start afresh
         self._clear_browsing_data(origin_of(app))
+        if self._motion_rest is not None:    # after a session restart too: the overrides are the browser's
+            self._override_sensors(self._motion_rest)
         self.driver.get(app)
 
     def _close_extra_windows(self) -> None:
@@ -174,6 +180,34 @@ class WebDevice(DriverDevice):
         executor = self.driver.command_executor
         executor.add_command("splashauditCdp", "POST", "/session/$sessionId/goog/cdp/execute")
         return self.driver.execute("splashauditCdp", {"cmd": cmd, "params": params})["value"]
+
+    def _cdp_call(self, cmd: str, params: dict) -> dict:
+        return self.driver.execute(_CDP_COMMAND, {"cmd": cmd, "params": params})["value"]
+
+    def motion_support(self) -> str | None:
+        return "DevTools sensor overrides (Emulation.setSensorOverrideReadings)"
+
+    def motion_arm(self, rest) -> None:
+        """Sensors for the next launch, resting at ``rest``: set as the page is loaded (``cold_launch``)."""
+        self._motion_rest = rest
+
+    def _override_sensors(self, rest) -> None:
+        for sensor in MOTION_SENSORS:
+            self._cdp_call("Emulation.setSensorOverrideEnabled",
+                           {"enabled": True, "type": sensor, "metadata": {"available": True}})
+        self.motion_set(rest)
+
+    def motion_set(self, reading) -> None:
+        for sensor, xyz in zip(MOTION_SENSORS, (reading.accel, reading.linear, reading.gyro_rad_s)):
+            self._cdp_call("Emulation.setSensorOverrideReadings",
+                           {"type": sensor, "reading": {"xyz": dict(zip("xyz", (round(v, 4) for v in xyz)))}})
+
+    def motion_disarm(self) -> None:
+        if self._motion_rest is None:
+            return
+        self._motion_rest = None
+        for sensor in MOTION_SENSORS:
+            self._cdp_call("Emulation.setSensorOverrideEnabled", {"enabled": False, "type": sensor})
 
     def foreground(self) -> Foreground:
         url = self._document_url()
