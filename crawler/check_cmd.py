@@ -181,7 +181,7 @@ def _shake_after_observe(launch: Launch, mode: str, can_shake: bool) -> bool:
     """Whether the default plan goes on to the shake probe after this observe launch."""
     if launch.kind != "observe" or not can_shake or mode == "never":
         return False
-    return mode == "always" or any(f.analysis.shake is not None for f in launch.frames)
+    return mode == "always" or any(f.analysis.shake is not None and f.is_ad for f in launch.frames)
 
 
 def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfile,

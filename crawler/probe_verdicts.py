@@ -367,8 +367,9 @@ def _profile_evidence(launch: Launch, settings: ProbeSettings) -> dict:
 
 
 def _shake_cue(launches: list[Launch]) -> tuple[ShakeCue, Frame] | None:
-    """The shake cue the launches' frames showed (one that states its result, if any does)."""
-    seen = [(f.analysis.shake, f) for l in launches for f in l.frames if f.analysis.shake is not None]
+    """The shake cue the launches' ad frames showed (one that states its result, if any does); an app's
+    own "摇一摇" feature on an ordinary screen is no shake ad."""
+    seen = [(f.analysis.shake, f) for l in launches for f in l.frames if f.analysis.shake is not None and f.is_ad]
     return max(seen, key=lambda cue_frame: cue_frame[0].result_stated, default=None)
 
 

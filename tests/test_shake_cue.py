@@ -75,7 +75,8 @@ def test_a_result_is_read_from_the_cue_line_or_the_line_by_it_not_from_far_away(
     assert english.result_stated
 
 
-@pytest.mark.parametrize("text", ["Milkshake", "Shake Shack", "摇滚音乐节", "扭蛋机", "摇号结果查询"])
+@pytest.mark.parametrize("text", ["Milkshake", "Shake Shack", "摇滚音乐节", "扭蛋机", "摇号结果查询",
+                                  "Shake to snooze", "Shake to undo", "Fixed shake to snooze on many phones"])
 def test_words_that_only_contain_shake_letters_are_no_cue(text):
     assert find_shake_cue([_line(text, 300, 900, 400, 60)], 1080) is None
 

@@ -244,9 +244,11 @@ def external_jump(text: str) -> bool:
 
 #: Words that ask for the phone to be shaken, twisted or turned: the cue of a shake ad ("摇一摇",
 #: "摇动手机", "扭一扭", "Shake your phone"), matched on normalised text. A milkshake or "Shake Shack"
-#: is no cue: English counts only on its own or followed by the phone or what shaking does.
+#: is no cue, nor an app's own "Shake to snooze" or "Shake to undo": English counts on its own, with
+#: the phone, or followed by what an ad offers.
 SHAKE_CUE = re.compile(r"摇一摇|摇摇手机|摇动手机|摇晃手机|晃动手机|晃一晃|扭一扭|扭动手机|转动手机|翻转手机|甩一甩|甩动手机|"
-                       r"^shake(it|now|(your|the)?(phone|device)|to.*)?$|^shake(your|the)?(phone|device)")
+                       r"^shake(it|now)?$|^shake(your|the)?(phone|device)$|^shake((your|the)?(phone|device))?(?=(to|for)"
+                       r"(learn|open|view|visit|install|download|shop|get|explore|discover|see|find|jump|win|play|claim))")
 #: What a shake ad says shaking does: opens a detail page, another app, a download.
 SHAKE_RESULT = re.compile(r"跳转|详情|第三方|打开|进入|前往|查看|了解|访问|下载|安装|领取|购买|抢购|去看看|浏览|"
                           r"open|learnmore|visit|goto|view|install|download|shop|details?")
