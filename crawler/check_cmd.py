@@ -81,7 +81,8 @@ def _frame_dict(frame: Frame) -> dict:
 def _launch_dict(launch: Launch) -> dict:
     fg = lambda f: None if f is None else {"identity": f.identity, "package": f.package,  # noqa: E731
                                            "windows": f.window_count}
-    return {"index": launch.index, "kind": launch.kind, "outcome": launch.outcome, "error": launch.error,
+    return {"index": launch.index, "kind": launch.kind, "profile": launch.profile, "outcome": launch.outcome,
+            "error": launch.error,
             "action": launch.action, "foreground_before": fg(launch.foreground_before),
             "foreground_after": fg(launch.foreground_after), "duration_s": launch.duration_s,
             "frames_sampled_per_s": launch.sampled_per_s, "ad_frames_sampled_per_s": launch.ad_sampled_per_s,

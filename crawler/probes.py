@@ -552,7 +552,8 @@ class Prober:
         (a plan of shake launches only has no observe launch to learn them from)."""
         known = {id(f.analysis) for f in self.known_ads}
         for frame in launch.ad_frames:
-            if frame.recognised_from is None and frame.thumb is not None and id(frame.analysis) not in known:
+            if frame.recognised_from is None and not frame.jump and frame.thumb is not None \
+                    and id(frame.analysis) not in known:
                 known.add(id(frame.analysis))
                 self.known_ads.append(frame)
 

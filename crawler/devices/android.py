@@ -12,6 +12,7 @@ import re
 from selenium.common.exceptions import WebDriverException
 
 from crawler.devices.base import DeviceError, DisplayInfo, DriverDevice, Foreground
+from crawler.devices.faults import crash_cause, lost_cause
 from crawler.profiles import DeviceProfile
 
 APP_STATE_FOREGROUND = 4
@@ -123,6 +124,11 @@ class AndroidDevice(DriverDevice):
         """``adb emu sensor set acceleration x:y:z`` (gravity included) and ``gyroscope`` (rad/s); the
         emulator derives linear acceleration itself."""
         for sensor, xyz in (("acceleration", reading.accel), ("gyroscope", reading.gyro_rad_s)):
-            self.driver.execute_script("mobile: sensorSet",
-                                       {"sensorType": sensor, "value": ":".join(f"{v:.4f}" for v in xyz)})
+            try:
+                self.driver.execute_script("mobile: sensorSet",
+                                           {"sensorType": sensor, "value": ":".join(f"{v:.4f}" for v in xyz)})
+            except WebDriverException as exc:
+                if lost_cause(exc) or crash_cause(exc):
+                    raise
+                raise DeviceError(f"the emulator refused sensor input: {(exc.msg or str(exc)).strip()[:150]}") from exc
 

@@ -22,7 +22,7 @@ from selenium.webdriver.remote.client_config import ClientConfig
 
 from crawler.appium_server import free_port
 from crawler.devices.base import DisplayInfo, DriverDevice, Foreground, session_failed
-from crawler.devices.faults import AppCrashed, crash_cause, server_label
+from crawler.devices.faults import AppCrashed, DeviceError, crash_cause, lost_cause, server_label
 from crawler.profiles import DeviceProfile
 from vision.types import Box
 
@@ -100,6 +100,14 @@ _CDP_COMMAND = "splashauditExecuteCdp"
 MOTION_SENSORS = ("accelerometer", "linear-acceleration", "gyroscope")
 #: JPEG quality of watched frames: the analyzer's scores hold on JPEG-90 copies of the labelled screens.
 FRAME_JPEG_QUALITY = 90
+
+
+def _refused(exc: WebDriverException) -> Exception:
+    """A DevTools sensor call that failed: a gone server or crashed tab stays what it is (``guarded``
+    names it); anything else (a Grid or cloud that blocks DevTools) is this device refusing motion."""
+    if lost_cause(exc) or crash_cause(exc):
+        return exc
+    return DeviceError(f"the browser refused DevTools sensor overrides: {(exc.msg or str(exc)).strip()[:150]}")
 
 
 class WebDevice(DriverDevice):
@@ -199,9 +207,12 @@ class WebDevice(DriverDevice):
         self._motion_rest = rest
 
     def _override_sensors(self, rest) -> None:
-        for sensor in MOTION_SENSORS:
-            self._cdp_call("Emulation.setSensorOverrideEnabled",
-                           {"enabled": True, "type": sensor, "metadata": {"available": True}})
+        try:
+            for sensor in MOTION_SENSORS:
+                self._cdp_call("Emulation.setSensorOverrideEnabled",
+                               {"enabled": True, "type": sensor, "metadata": {"available": True}})
+        except WebDriverException as exc:
+            raise _refused(exc) from exc
         self.motion_set(rest)
 
     def motion_set(self, reading) -> None:
@@ -213,8 +224,11 @@ class WebDevice(DriverDevice):
         sends = [self._motion_pool.submit(self._cdp_call, "Emulation.setSensorOverrideReadings",
                                           {"type": sensor, "reading": {"xyz": dict(zip("xyz", (round(v, 4) for v in xyz)))}})
                  for sensor, xyz in zip(MOTION_SENSORS, (reading.accel, reading.linear, reading.gyro_rad_s))]
-        for send in sends:
-            send.result()
+        try:
+            for send in sends:
+                send.result()
+        except WebDriverException as exc:
+            raise _refused(exc) from exc
 
     def motion_disarm(self) -> None:
         if self._motion_rest is None:
