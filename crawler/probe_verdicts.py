@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from crawler.devices.base import CANNOT_SHAKE
 from crawler.live import framediff, timeline
-from crawler.live.motion import PROFILES
+from crawler.live.motion import PROFILE_BY_NAME, PROFILES
 from crawler.probes import Launch, ProbeSettings
 from crawler.watch import Frame, screen_since_s
 from vision.rules import RuleProfile
@@ -358,8 +358,9 @@ def shake_outcome(launch: Launch, settings: ProbeSettings) -> tuple[bool | None,
 def _profile_evidence(launch: Launch, settings: ProbeSettings) -> dict:
     jumped, why = shake_outcome(launch, settings)
     action, after = launch.action or {}, launch.frames_after_tap()
-    return {"launch": launch.index, "profile": launch.profile, "description": action.get("description"),
-            "gentle": action.get("gentle", launch.profile != "shake"), "played": action.get("played"),
+    profile = PROFILE_BY_NAME.get(launch.profile)
+    return {"launch": launch.index, "profile": launch.profile, "description": profile and profile.description,
+            "gentle": bool(profile and profile.gentle), "played": action.get("played"),
             "below_floor": action.get("below_floor"), "jumped": jumped, "why": why,
             "before_frame": next((f.file for f in launch.frames if f.keep == "before motion"), None),
             "after_frame": next((f.file for f in after if f.file), None),

@@ -345,11 +345,11 @@ class Prober:
         return None
 
     @staticmethod
-    def _no_target_outcome(launch: Launch, need_close: bool) -> str:
+    def _no_target_outcome(launch: Launch, need_close: bool, act: str = "tapped") -> str:
         if launch.ad_frames:
             if need_close and not any(f.analysis.close_controls for f in launch.ad_frames):
                 return "no close control to tap"
-            return "ad gone before it could be tapped"
+            return f"ad gone before it could be {act}"
         return "no ad seen"
 
     # -- the probes -----------------------------------------------------------------------------
@@ -531,7 +531,7 @@ class Prober:
                                                      self._recognise_shaken))
         ad = self._wait_for_target(launch, watcher, frames, shake=True)
         if ad is None:
-            launch.outcome = self._no_target_outcome(launch, need_close=False)
+            launch.outcome = self._no_target_outcome(launch, need_close=False, act="shaken")
             return
         self._motion_on = ad
         end_t = self._play(launch, watcher, ad, profile)
