@@ -327,7 +327,8 @@ class Prober:
                 previous = None
                 continue
             if self._target(frame, need_close, body, shake):
-                if frame.recognised_from or (previous is not None and _same_layout(previous, frame)):
+                # A motion aims at no control: the screenshot taken right before it is its proof.
+                if shake or frame.recognised_from or (previous is not None and _same_layout(previous, frame)):
                     return frame
                 newest = watcher.sampler.newest() if watcher.sampler else None
                 if newest and newest[0] > frame.t_s and framediff.same_screen(frame.thumb, newest[2]):
