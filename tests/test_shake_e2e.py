@@ -78,3 +78,28 @@ def test_profiles_and_before_after_frames_are_in_result_json_and_the_report(chec
             assert profile["profile"] in report
         motions = [l for l in data["launches"] if l["kind"] == "shake"]
         assert all(l["action"]["type"] == "shake" and l["action"]["before"]["shows_ad"] for l in motions)
+
+
+_FIRST_MOTION = """
+const done = arguments[arguments.length - 1], seen = [];
+window.addEventListener('devicemotion', e => { const a = e.accelerationIncludingGravity;
+  if (a && a.x !== null) seen.push([a.x, a.y, a.z, e.rotationRate && e.rotationRate.alpha]); });
+setTimeout(() => done(seen), 400);
+"""
+
+
+def test_the_chromium_phone_feeds_devicemotion_from_the_page_load_only_when_armed(web_device, fixture_apps):
+    from crawler.live.motion import PROFILE_BY_NAME, REST
+
+    web_device.motion_arm(REST)
+    try:
+        web_device.cold_launch(fixture_apps.url("no_ad"))
+        seen = web_device.driver.execute_async_script(_FIRST_MOTION)
+        assert len(seen) >= 10 and seen[0][:3] == pytest.approx(REST.accel, abs=0.11)     # ~60 a second
+        tilted = PROFILE_BY_NAME["tilt"].at_rest()
+        web_device.motion_set(tilted)
+        assert web_device.driver.execute_async_script(_FIRST_MOTION)[-1][:3] == pytest.approx(tilted.accel, abs=0.11)
+    finally:
+        web_device.motion_disarm()      # the session's phone is shared: leave it without sensors
+    web_device.cold_launch(fixture_apps.url("no_ad"))
+    assert web_device.driver.execute_async_script(_FIRST_MOTION) == []
