@@ -109,10 +109,12 @@ class ProbeSettings:
     #: and a tap take about 0.5 s each; a body tap also needs the ad shown after it, a close tap a
     #: dismissal before the ad's own end).
     tap_proof_s: float = 1.5
-    #: "The ad did not jump" after a motion counts only if its readings came at least this often and
-    #: never further apart: a motion sent in a few coarse steps is not the motion the profile describes.
+    #: "The ad did not jump" after a motion counts only if its readings came at least this often, never
+    #: further apart, and held for no more than this share of it: a motion sent in a few coarse steps,
+    #: or half of a 0.5 s pick-up lost in one wait, is not the motion the profile describes.
     shake_min_rate_hz: float = 20.0
-    shake_max_gap_s: float = 0.2
+    shake_max_gap_s: float = 0.3
+    shake_max_held_share: float = 0.1
 
 
 class Prober:
@@ -536,6 +538,9 @@ class Prober:
             return
         self._motion_on = ad
         end_t = self._play(launch, watcher, ad, profile)
+        if end_t is None:
+            launch.outcome = "ad gone before it could be shaken (the screen changed before the motion began)"
+            return
         launch.outcome = self._watch_for_jump(launch, frames, end_t, "after motion")
         self._remember_ads(launch)
 
@@ -558,16 +563,20 @@ class Prober:
                 known.add(id(frame.analysis))
                 self.known_ads.append(frame)
 
-    def _play(self, launch: Launch, watcher: Watcher, decided_on: Frame, profile: MotionProfile) -> float:
+    def _play(self, launch: Launch, watcher: Watcher, decided_on: Frame, profile: MotionProfile) -> float | None:
         """Play ``profile`` with the device held throughout; record the proof frame and what was played.
 
-        Returns when the motion ended (s since launch): frames taken later show what came of it.
+        Returns when the motion ended (s since launch): frames taken later show what came of it; None
+        when the screen had changed before it could begin (on a busy machine the ad may be over by the
+        time its first frame is analysed): a motion then proves nothing.
         """
         spec = self.rules["SHAKE_JUMP"]
         with self.lock:
             shot_s = watcher.now_s()
             image = self.device.frame_bytes()
             newest = watcher.sampler.publish(shot_s, image) if watcher.sampler else None
+            if newest is not None and not framediff.same_screen(decided_on.thumb, newest[2]):
+                return None
             started_s = watcher.now_s()
             sent, stopped = motion_player.play(self.device, profile, watcher.baseline)
             t_s = watcher.now_s()

@@ -49,6 +49,14 @@ def test_the_full_shake_passes_the_floor_even_sent_coarsely():
         assert played.peak_linear_ms2 >= 15 and played.rotation_deg >= 35 and played.motion_s >= 3
 
 
+def test_a_wait_that_holds_part_of_a_short_motion_is_measured():
+    pickup = PROFILE_BY_NAME["pickup"]
+    times = [t / 40 for t in range(21) if not 0.05 < t / 40 < 0.3]          # one 0.25 s wait
+    played = summarise("pickup", [(t, pickup.reading(t)) for t in times], 15.0)
+    assert played.max_gap_s == pytest.approx(0.25) and played.held_share > 0.25
+    assert _played("walk").held_share == 0.0
+
+
 def test_readings_carry_gravity_and_the_turn():
     rest = REST.accel
     assert abs(sum(c * c for c in rest) ** 0.5 - 9.81) < 1e-6

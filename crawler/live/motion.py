@@ -150,6 +150,7 @@ class Played:
     motion_s: float          # from the motion's start to the last reading sent
     rate_hz: float
     max_gap_s: float         # the longest wait between two readings
+    held_share: float        # the share of the motion spent in waits past HELD_AFTER_S (a reading held)
     peak_linear_ms2: float   # the motion's own acceleration, gravity removed
     peak_accel_ms2: float    # the accelerometer's magnitude, gravity included
     rotation_deg: float      # the largest angle turned from the start (the readings' rates, held)
@@ -160,11 +161,15 @@ class Played:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
 
+#: A wait between two readings longer than this holds a reading the motion had already left.
+HELD_AFTER_S = 0.1
+
+
 def summarise(profile: str, sent: list[tuple[float, Reading]], min_accel_ms2: float,
               stopped: str | None = None) -> Played:
     """Measure the readings sent, each as ``(t_s since the motion began, reading)``."""
     if not sent:
-        return Played(profile, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, stopped)
+        return Played(profile, 0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, stopped)
     times = [t for t, _ in sent]
     turned, largest = [0.0, 0.0, 0.0], 0.0
     for (t, r), (t_next, _) in zip(sent, sent[1:]):
@@ -172,8 +177,10 @@ def summarise(profile: str, sent: list[tuple[float, Reading]], min_accel_ms2: fl
         largest = max(largest, _norm(turned))
     strong = [t for t, r in sent if _norm(r.linear) >= min_accel_ms2]
     span = times[-1]            # times count from the motion's start
+    gaps = [b - a for a, b in zip([0.0, *times], times)]
+    held = sum(max(0.0, gap - HELD_AFTER_S) for gap in gaps)
     return Played(profile, len(sent), span, (len(sent) - 1) / span if span > 0 else 0.0,
-                  max((b - a for a, b in zip(times, times[1:])), default=0.0),
+                  max(gaps, default=0.0), held / span if span > 0 else 1.0,
                   max(_norm(r.linear) for _, r in sent), max(_norm(r.accel) for _, r in sent),
                   math.degrees(largest), strong[-1] - strong[0] if strong else 0.0, stopped)
 
