@@ -42,12 +42,16 @@ def play(device: Device, profile: MotionProfile, baseline: Foreground | None,
             next_poll_s = t_s + poll_s
             jump = device.foreground().jump_since(baseline)
             if jump:
-                stopped = f"jump seen {t_s:.2f} s into the motion: {jump.detail}"
+                # The last reading was held until the jump was seen: the motion lasted until then.
+                seen_s = time.monotonic() - started
+                sent.append((seen_s, reading))
+                stopped = f"jump seen {seen_s:.2f} s into the motion: {jump.detail}"
                 break
     rest = profile.at_rest()
     device.motion_set(rest)
     if stopped is None:
-        sent.append((profile.duration_s, rest))
+        end_s = time.monotonic() - started
+        sent.append((end_s, rest))
         if baseline is not None and (jump := device.foreground().jump_since(baseline)):
-            stopped = f"jump seen as the motion ended ({profile.duration_s:g} s): {jump.detail}"
+            stopped = f"jump seen as the motion ended ({end_s:.2f} s): {jump.detail}"
     return sent, stopped
