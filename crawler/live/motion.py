@@ -189,15 +189,17 @@ def below_floor(played: Played, min_accel_ms2: float, min_rotation_deg: float,
                 min_duration_s: float) -> list[str]:
     """The thresholds the played motion did not reach (empty: it passed the T/TAF floor).
 
-    Measured in the app's favour, since a jump under the floor is a violation: the peak and the
-    largest turn over the whole motion so far, and its duration from its start (not only the time
+    Measured in the app's favour, since a jump under the floor is a violation: the peak (with gravity
+    counted in, as an accelerometer reads it, when that is more) and the largest turn (the rates as the
+    page held them) over the whole motion so far, and its duration from its start (not only the time
     spent at the peak) to when a jump was seen, after the page made it: on a busy machine a reading's
     round trip took 0.4 s, and the page's own 3 s, counted from its first strong reading, ended 0.3 s
     after the last reading sent.
     """
     short = []
-    if played.peak_linear_ms2 < min_accel_ms2:
-        short.append(f"acceleration {played.peak_linear_ms2:.1f} m/s² < {min_accel_ms2:g}")
+    peak_ms2 = max(played.peak_linear_ms2, played.peak_accel_ms2)   # gravity counted in, if that is more
+    if peak_ms2 < min_accel_ms2:
+        short.append(f"acceleration {peak_ms2:.1f} m/s² < {min_accel_ms2:g}")
     if played.rotation_deg < min_rotation_deg:
         short.append(f"rotation {played.rotation_deg:.0f}° < {min_rotation_deg:g}°")
     if played.motion_s < min_duration_s:
