@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from crawler.devices.base import CANNOT_SHAKE
 from crawler.live import framediff, timeline
-from crawler.live.motion import PROFILE_BY_NAME, PROFILES
+from crawler.live.motion import PROFILE_BY_NAME, PROFILES, Played, short_of_profile
 from crawler.probes import Launch, ProbeSettings
 from crawler.watch import Frame, screen_since_s
 from vision.rules import RuleProfile
@@ -348,12 +348,10 @@ def shake_outcome(launch: Launch, settings: ProbeSettings) -> tuple[bool | None,
                       "ended by itself, so it is not proven to have been shown through the motion")
     if after[-1].t_s - end_t < settings.jump_watch_s:
         return None, f"frames stopped {after[-1].t_s - end_t:.1f} s after the motion (watch {settings.jump_watch_s:g} s)"
-    if played["rate_hz"] < settings.shake_min_rate_hz or played["max_gap_s"] > settings.shake_max_gap_s \
-            or played["held_share"] > settings.shake_max_held_share:
-        return None, (f"the motion went out as {played['readings']} readings ({played['rate_hz']:.0f}/s, gaps up to "
-                      f"{played['max_gap_s']:.2f} s, {played['held_share']:.0%} of it held; needed "
-                      f"{settings.shake_min_rate_hz:g}/s, {settings.shake_max_gap_s:g} s and "
-                      f"{settings.shake_max_held_share:.0%}): too coarse to say the ad ignores it")
+    short = short_of_profile(Played(**played), settings.shake_max_gap_s, settings.shake_max_held_share)
+    if short:
+        return None, (f"the motion went out as {played['readings']} readings ({played['rate_hz']:.0f}/s): "
+                      f"{'; '.join(short)}: too coarse to say the ad ignores it")
     return False, f"no jump in {after[-1].t_s - end_t:.1f} s after the motion, the ad still shown after it"
 
 

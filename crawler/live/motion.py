@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Callable
 
 GRAVITY_MS2 = 9.81
@@ -204,4 +205,35 @@ def below_floor(played: Played, min_accel_ms2: float, min_rotation_deg: float,
         short.append(f"rotation {played.rotation_deg:.0f}° < {min_rotation_deg:g}°")
     if played.motion_s < min_duration_s:
         short.append(f"lasted {played.motion_s:.1f} s < {min_duration_s:g} s")
+    return short
+
+
+#: A played motion stands for its profile when it reached this share of the profile's own peaks.
+PEAK_SHARE = 0.9
+
+
+@lru_cache(maxsize=None)
+def nominal(name: str) -> Played:
+    """The profile as it would be played with a reading every 5 ms: its own peaks and turn."""
+    profile = PROFILE_BY_NAME[name]
+    times = [i * 0.005 for i in range(int(profile.duration_s / 0.005) + 1)]
+    return summarise(name, [(t, profile.reading(t)) for t in times], float("inf"))
+
+
+def short_of_profile(played: Played, max_gap_s: float, max_held_share: float) -> list[str]:
+    """How the readings sent fell short of the motion the profile describes (empty: they did not).
+
+    A reading held longer than meant only makes a motion harsher (a peak lasts, a turn adds up); what
+    makes it gentler is a peak never sent, or a wait so long that swings (a short pick-up's two
+    halves, a walk's steps) were never sent at all.
+    """
+    own, short = nominal(played.profile), []
+    if played.peak_linear_ms2 < PEAK_SHARE * own.peak_linear_ms2:
+        short.append(f"peak {played.peak_linear_ms2:.1f} of its {own.peak_linear_ms2:.1f} m/s²")
+    if played.rotation_deg < PEAK_SHARE * own.rotation_deg:
+        short.append(f"turn {played.rotation_deg:.0f}° of its {own.rotation_deg:.0f}°")
+    if played.max_gap_s > max_gap_s:
+        short.append(f"a wait of {played.max_gap_s:.2f} s between readings (at most {max_gap_s:g})")
+    if played.held_share > max_held_share:
+        short.append(f"{played.held_share:.0%} of it in waits (at most {max_held_share:.0%})")
     return short
