@@ -17,7 +17,7 @@ from crawler import atomic
 from crawler.appium_server import AppiumServer, EnvironmentProblem, is_grid, require_appium
 from crawler.devices import DeviceError, open_device
 from crawler.devices.faults import DeviceLost, server_label
-from crawler.live.motion import PROFILES
+from crawler.live.motion import PROFILE_BY_NAME, PROFILES
 from crawler.probe_verdicts import MotionSetup, judge_launches, mark_unprobed, shake_outcome, unprobed_findings
 from crawler.probes import Launch, ProbeSettings, Prober
 from crawler.profiles import DeviceProfile
@@ -256,10 +256,10 @@ def _run_plan(prober: Prober, planned: list[str], result: CheckResult, evidence:
     """Run the probes in order, writing the result after each; stop at a lost device or a crashing app.
 
     ``more(launch)`` may add kinds to the plan after a launch (the shake probe after an observe launch
-    that saw a shake cue). Once a gentle motion is proven to jump, the motions left are not played:
-    SHAKE_JUMP is a violation whatever they do.
+    that saw a shake cue); a shake launch may drop the motions left or play its own once more
+    (``_after_shake``).
     """
-    settings, crashes, index = prober.settings, 0, 0
+    settings, crashes, index, retried = prober.settings, 0, 0, set()
     plan = _plan(prober, planned)
     while index < len(plan):
         kind, probe = plan[index]
@@ -277,18 +277,28 @@ def _run_plan(prober: Prober, planned: list[str], result: CheckResult, evidence:
         if more is not None and (extra := more(launch)):
             planned += extra
             plan += _plan(prober, extra)
-        if kind == "shake" and _under_floor_jump(launch, settings):
-            keep = [i for i in range(len(plan)) if i < index or plan[i][0] != "shake"]
-            planned[:], plan[:] = [planned[i] for i in keep], [plan[i] for i in keep]
+        if kind == "shake":
+            _after_shake(prober, launch, index, planned, plan, retried)
         result.findings = _judge(result, rules, planned, settings,
                                  running="the check is still running (or was killed)")
         write_outputs(out_dir, result, evidence.writer)
     result.complete = True
 
 
-def _under_floor_jump(launch: Launch, settings: ProbeSettings) -> bool:
-    """A gentle motion proven to have made the ad jump."""
-    return bool(launch.action and launch.action.get("below_floor")) and shake_outcome(launch, settings)[0] is True
+def _after_shake(prober: Prober, launch: Launch, index: int, planned: list[str], plan: list, retried: set) -> None:
+    """What a shake launch changes in the plan: once a motion below the floor is proven to jump, the
+    motions left are not played (SHAKE_JUMP is a violation whatever they do); a motion whose outcome
+    the launch could not tell (sent too coarsely on a busy machine, the ad gone first) is played once
+    more, next."""
+    jumped, _ = shake_outcome(launch, prober.settings)
+    if jumped and launch.action and launch.action.get("below_floor"):
+        keep = [i for i in range(len(plan)) if i < index or plan[i][0] != "shake"]
+        planned[:], plan[:] = [planned[i] for i in keep], [plan[i] for i in keep]
+    elif jumped is None and launch.profile not in retried and not launch.lost and not launch.crashed:
+        retried.add(launch.profile)
+        profile = PROFILE_BY_NAME[launch.profile]
+        planned.insert(index, "shake")
+        plan.insert(index, ("shake", lambda i, p=profile: prober.shake(i, p)))
 
 
 def _judge(result: CheckResult, rules: RuleProfile, planned: list[str], settings: ProbeSettings | None,

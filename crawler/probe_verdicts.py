@@ -383,7 +383,8 @@ def _motion_part(profiles: list[dict], motion: MotionSetup, shaken: bool) -> tup
     gentle = [p.name for p in PROFILES if p.gentle]
     quiet = {p["profile"] for p in profiles if p["jumped"] is False}
     if not set(gentle) <= quiet:
-        why = "; ".join(f"{p['profile']}: {p['why']}" for p in profiles if p["profile"] in gentle and p["jumped"] is None)
+        why = "; ".join(f"{p['profile']}: {p['why']}" for p in profiles
+                        if p["profile"] in gentle and p["profile"] not in quiet and p["jumped"] is None)
         return "inconclusive", f"轻微晃动未能全部判定：{why}", f"not every gentle motion was decided: {why or 'not played'}"
     full = next((p for p in profiles if not p["gentle"]), None)
     then = ("; the full T/TAF shake jumped, as allowed" if full and full["jumped"] else

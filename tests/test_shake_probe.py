@@ -10,7 +10,7 @@ appium-android-driver's ``sensorSet`` (lib/commands/device/emulator-actions.ts: 
 
 import pytest
 
-from crawler.check_cmd import _planned_kinds, _shake_after_observe
+from crawler.check_cmd import _after_shake, _planned_kinds, _shake_after_observe
 from crawler.devices.android import AndroidDevice
 from crawler.devices.base import DeviceError, Foreground, Jump
 from crawler.devices.ios import IOSDevice
@@ -166,3 +166,21 @@ def test_a_real_android_phone_and_an_iphone_cannot_be_shaken():
     assert iphone.motion_support() is None and "cannot be shaken by the tool" in iphone.cannot_shake
     with pytest.raises(DeviceError):
         iphone.motion_set(REST)
+
+
+class _Prober:
+    settings = SETTINGS
+
+    def shake(self, index, profile):
+        return profile.name
+
+
+def test_an_undecided_motion_is_played_once_more_and_a_proven_gentle_jump_ends_the_shaking():
+    planned, plan, retried = ["shake"] * 4, [("shake", None)] * 4, set()
+    coarse = _shake_launch(1, "pickup", jumped=False, hz=8.0)
+    _after_shake(_Prober(), coarse, 1, planned, plan, retried)
+    assert len(planned) == len(plan) == 5 and plan[1][1](2) == "pickup"
+    _after_shake(_Prober(), coarse, 2, planned, plan, retried)            # once only
+    assert len(plan) == 5
+    _after_shake(_Prober(), _shake_launch(3, "tilt", jumped=True), 3, planned, plan, retried)
+    assert len(planned) == len(plan) == 3
