@@ -109,12 +109,6 @@ class ProbeSettings:
     #: and a tap take about 0.5 s each; a body tap also needs the ad shown after it, a close tap a
     #: dismissal before the ad's own end).
     tap_proof_s: float = 1.5
-    #: "The ad did not jump" after a motion counts only if its readings reached the profile's peaks
-    #: (``crawler.live.motion.short_of_profile``), none waited longer than this after the one before,
-    #: and waits held no more than this share of it: half of a 0.5 s pick-up lost in one wait is not
-    #: the motion the profile describes.
-    shake_max_gap_s: float = 0.3
-    shake_max_held_share: float = 0.15
 
 
 class Prober:

@@ -14,7 +14,8 @@ from crawler.check_cmd import _after_shake, _planned_kinds, _shake_after_observe
 from crawler.devices.android import AndroidDevice
 from crawler.devices.base import DeviceError, Foreground, Jump
 from crawler.devices.ios import IOSDevice
-from crawler.live.motion import PROFILE_BY_NAME, PROFILES, REST, below_floor, summarise
+from crawler.live.motion import (PROFILE_BY_NAME, PROFILES, REST, below_floor, nominal, short_of_profile,
+                                 summarise)
 from crawler.probe_verdicts import MotionSetup, judge_launches, shake_jump
 from crawler.probes import Launch, ProbeSettings
 from crawler.profiles import load_profile
@@ -49,12 +50,17 @@ def test_the_full_shake_passes_the_floor_even_sent_coarsely():
         assert played.peak_linear_ms2 >= 15 and played.rotation_deg >= 35 and played.motion_s >= 3
 
 
-def test_a_wait_that_holds_part_of_a_short_motion_is_measured():
+def test_a_wait_that_swallowed_a_swing_leaves_the_motion_short_of_its_profile():
     pickup = PROFILE_BY_NAME["pickup"]
-    times = [t / 40 for t in range(21) if not 0.05 < t / 40 < 0.3]          # one 0.25 s wait
+    times = [t / 40 for t in range(21) if not 0.0 < t / 40 < 0.28]           # the rest held over the lift
     played = summarise("pickup", [(t, pickup.reading(t)) for t in times], 15.0)
-    assert played.max_gap_s == pytest.approx(0.25) and played.held_share > 0.25
-    assert _played("walk").held_share == 0.0
+    assert played.max_gap_s == pytest.approx(0.3) and played.held_share > 0.25
+    assert "0 of its 1 swings" in short_of_profile(played)
+    # Held at the lift's peak instead, the wait makes it harsher: only the turn it swallowed is missing.
+    harsher = summarise("pickup", [(t, pickup.reading(t)) for t in [0.0, 0.025, *times[1:]]], 15.0)
+    assert harsher.strong_held_s > played.strong_held_s and short_of_profile(harsher)[0].startswith("turn")
+    assert [short_of_profile(_played(p.name, 20.0)) for p in PROFILES] == [[]] * len(PROFILES)
+    assert [nominal(p.name).swings for p in PROFILES] == [1, 1, 11, 18]
 
 
 def test_readings_carry_gravity_and_the_turn():
