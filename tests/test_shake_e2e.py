@@ -78,8 +78,9 @@ def test_profiles_and_before_after_frames_are_in_result_json_and_the_report(chec
                 assert profile[key] and (folder / profile[key]).is_file(), (app, profile)
                 assert profile[key] in report
             assert profile["profile"] in report
-        motions = [l for l in data["launches"] if l["kind"] == "shake"]
-        assert all(l["action"]["type"] == "shake" and l["action"]["before"]["shows_ad"] for l in motions)
+        motions = [l for l in data["launches"] if l["kind"] == "shake" and l["action"]]
+        assert motions and all(l["action"]["type"] == "shake" and l["action"]["played"] for l in motions)
+        assert {p["launch"] for p in decided} <= {l["index"] for l in motions if l["action"]["before"]["shows_ad"]}
 
 
 _FIRST_MOTION = """
