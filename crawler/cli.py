@@ -142,6 +142,8 @@ def check(
     cap: Optional[list[str]] = typer.Option(None, "--cap", help=_CAP_HELP),
     reset: str = typer.Option("permissions", help="Before each Android cold launch: permissions (revoke the "
                               "app's runtime permissions), data (clear the app: logs out) or none."),
+    shake: str = typer.Option("auto", help="Shake probe (4 more launches, on devices that take motion "
+                              "input): auto (when the ad shows a shake cue), always, never."),
 ) -> None:
     """Launch the app again and again, watch its splash ad, tap and verify."""
     from crawler import check_cmd
@@ -155,9 +157,12 @@ def check(
     device = _load_profile(profile or default_profile)
     if platform and device.platform != platform:
         raise fail(f"profile {device.name} is for {device.platform}, not {platform}")
+    if shake not in check_cmd.SHAKE_MODES:
+        raise fail(f"--shake {shake}: expected one of {', '.join(check_cmd.SHAKE_MODES)}")
     capabilities = _caps(udid, cap, device.platform)
     result = check_cmd.run_check(target, device, out, rule_profile, appium_url=appium, probes=probes,
-                                 on_event=_progress_printer(), capabilities=capabilities, reset=reset)
+                                 on_event=_progress_printer(), capabilities=capabilities, reset=reset,
+                                 shake=shake)
     if DEBUG["on"] and result.cause is not None:
         traceback.print_exception(result.cause)
     # One line, never wrapped: what came of it, why it is not final, where the report is.

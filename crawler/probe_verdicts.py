@@ -7,13 +7,15 @@ shows the ad, and the frames after it say what happened. Without that proof the 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
+from crawler.devices.base import CANNOT_SHAKE
 from crawler.live import framediff, timeline
+from crawler.live.motion import PROFILE_BY_NAME, PROFILES, Played, short_of_profile
 from crawler.probes import Launch, ProbeSettings
 from crawler.watch import Frame, screen_since_s
 from vision.rules import RuleProfile
-from vision.types import Finding
+from vision.types import Finding, ShakeCue
 from vision.verdicts import finding
 
 AD_RULES = ("CLOSE_PRESENT", "CLOSE_SIZE", "CLOSE_CONTRAST", "CLOSE_POSITION", "CLOSE_EFFECTIVE",
@@ -115,11 +117,13 @@ def tap_unproven(launch: Launch, settings: ProbeSettings) -> str | None:
     if action is None:
         return None
     before = action.get("before") or {}
+    what = "motion" if action["type"] == "shake" else "tap"
     if not before.get("shows_ad"):
-        return f"the last frame before the tap ({before.get('t_s', '?')} s) does not show the ad"
-    gap_s = action["t_s"] - before["t_s"]
+        return f"the last frame before the {what} ({before.get('t_s', '?')} s) does not show the ad"
+    # A motion lasts seconds: its proof is the frame taken right before it began.
+    gap_s = (action["started_s"] if what == "motion" else action["t_s"]) - before["t_s"]
     if gap_s > settings.tap_proof_s:
-        return (f"the last frame before the tap was taken {gap_s:.2f} s before it "
+        return (f"the last frame before the {what} was taken {gap_s:.2f} s before it "
                 f"(proof needs {settings.tap_proof_s:g} s): the ad may have gone")
     return None
 
@@ -250,11 +254,7 @@ def body_outcome(launch: Launch, settings: ProbeSettings) -> tuple[bool | None, 
         return True, f"jump {jump.t_s - tap_t:.1f} s after the tap: {jump.jump.detail}"
     if not after:
         return None, "no frame after the tap"
-    before = _frame_before_tap(launch)
-    shown_after = after[0].is_ad or timeline.is_candidate(after[0]) or (before is not None and any(
-        tap_t < t_s <= after[0].t_s and framediff.same_screen(thumb, before.thumb)
-        for t_s, thumb in launch.samples))
-    if not shown_after:
+    if not _still_shown(launch, after, _frame_before_tap(launch)):
         return None, (f"the ad was gone in the first frame after the tap ({after[0].t_s:.2f} s): it may "
                       "have ended by itself, so the tap is not proven to have hit it")
     if after[-1].t_s - tap_t < settings.jump_watch_s:
@@ -264,6 +264,14 @@ def body_outcome(launch: Launch, settings: ProbeSettings) -> tuple[bool | None, 
         return None, (f"who was in front is known only {last_known_s - tap_t:.1f} s into the "
                       f"{settings.jump_watch_s:g} s watch after the tap (the device named no app after that)")
     return False, f"no jump in {after[-1].t_s - tap_t:.1f} s after the tap, the ad still shown after it"
+
+
+def _still_shown(launch: Launch, after: list[Frame], before: Frame | None) -> bool:
+    """Whether the ad was still shown after the action: the first frame after it shows the ad, or a
+    frame sampled up to then shows the same screen as the frame before it."""
+    return after[0].is_ad or timeline.is_candidate(after[0]) or after[0].analysis.shake is not None or (
+        before is not None and any(launch.tap_t_s < t_s <= after[0].t_s and framediff.same_screen(thumb, before.thumb)
+                                   for t_s, thumb in launch.samples))
 
 
 def fullscreen_jump(body_launches: list[Launch], rules: RuleProfile, settings: ProbeSettings) -> Finding:
@@ -322,8 +330,109 @@ def _cueless_splash_note(launches: list[Launch], settings: ProbeSettings) -> str
     return " (a splash with no ad cue was shown, but no tap on it was proven: whether it is an ad is unknown)"
 
 
+@dataclass(frozen=True)
+class MotionSetup:
+    """What the check knew of shaking the device: how motion reaches the app (None: it cannot be
+    shaken, ``cannot`` says why) and whether the plan asked for the shake probe."""
+
+    input: str | None = None
+    cannot: str = CANNOT_SHAKE
+    requested: bool = False
+
+
+def shake_outcome(launch: Launch, settings: ProbeSettings) -> tuple[bool | None, str]:
+    """(jumped, why) for one shake launch; jumped is None when the frames or the readings cannot tell."""
+    if launch.error:
+        return None, f"device error: {launch.error}"
+    if launch.action is None:
+        return None, launch.outcome or "no motion played"
+    if reason := tap_unproven(launch, settings):
+        return None, reason
+    played, end_t, after = launch.action["played"], launch.tap_t_s, launch.frames_after_tap()
+    jump = next((f for f in after if f.jump), None)
+    if played.get("stopped"):
+        return True, played["stopped"]
+    if jump is not None:
+        return True, f"jump {jump.t_s - end_t:.1f} s after the motion: {jump.jump.detail}"
+    if not after:
+        return None, "no frame after the motion"
+    if not _still_shown(launch, after, next((f for f in launch.frames if f.keep == "before motion"), None)):
+        return None, (f"the ad was gone in the first frame after the motion ({after[0].t_s:.2f} s): it may have "
+                      "ended by itself, so it is not proven to have been shown through the motion")
+    if after[-1].t_s - end_t < settings.jump_watch_s:
+        return None, f"frames stopped {after[-1].t_s - end_t:.1f} s after the motion (watch {settings.jump_watch_s:g} s)"
+    # "No jump" counts only if the page was sent the motion described (a busy machine sends fewer readings).
+    short = short_of_profile(Played(**played))
+    if short:
+        return None, (f"the motion went out as {played['readings']} readings ({played['rate_hz']:.0f}/s): "
+                      f"{'; '.join(short)}: too coarse to say the ad ignores it")
+    return False, f"no jump in {after[-1].t_s - end_t:.1f} s after the motion, the ad still shown after it"
+
+
+def _profile_evidence(launch: Launch, settings: ProbeSettings) -> dict:
+    jumped, why = shake_outcome(launch, settings)
+    action, after = launch.action or {}, launch.frames_after_tap()
+    profile = PROFILE_BY_NAME.get(launch.profile)
+    return {"launch": launch.index, "profile": launch.profile, "description": profile and profile.description,
+            "gentle": bool(profile and profile.gentle), "played": action.get("played"),
+            "below_floor": action.get("below_floor"), "jumped": jumped, "why": why,
+            "before_frame": next((f.file for f in launch.frames if f.keep == "before motion"), None),
+            "after_frame": next((f.file for f in after if f.file), None),
+            "jump_frame": next((f.file for f in after if f.jump and f.file), None)}
+
+
+def _shake_cue(launches: list[Launch]) -> tuple[ShakeCue, Frame] | None:
+    """The shake cue the launches' ad frames showed (one that states its result, if any does); an app's
+    own "摇一摇" feature on an ordinary screen is no shake ad."""
+    seen = [(f.analysis.shake, f) for l in launches for f in l.frames if f.analysis.shake is not None and f.is_ad]
+    return max(seen, key=lambda cue_frame: cue_frame[0].result_stated, default=None)
+
+
+def _motion_part(profiles: list[dict], motion: MotionSetup, shaken: bool) -> tuple[str, str, str]:
+    """(verdict, zh, en) of SHAKE_JUMP's motion question when no gentle motion was proven to jump."""
+    if motion.input is None:
+        return "inconclusive", "设备无法由工具输入晃动", motion.cannot
+    if not shaken:
+        return "inconclusive", "未进行摇动检测", "not shaken: the shake probe did not run"
+    gentle = [p.name for p in PROFILES if p.gentle]
+    quiet = {p["profile"] for p in profiles if p["jumped"] is False}
+    if not set(gentle) <= quiet:
+        why = "; ".join(f"{p['profile']}: {p['why']}" for p in profiles
+                        if p["profile"] in gentle and p["profile"] not in quiet and p["jumped"] is None)
+        return "inconclusive", f"轻微晃动未能全部判定：{why}", f"not every gentle motion was decided: {why or 'not played'}"
+    full = next((p for p in profiles if not p["gentle"]), None)
+    then = ("; the full T/TAF shake jumped, as allowed" if full and full["jumped"] else
+            "; the full T/TAF shake did not jump either" if full and full["jumped"] is False else "")
+    return "pass", f"{'、'.join(gentle)} 轻微晃动均未跳转", f"none of the gentle motions ({', '.join(gentle)}) jumped{then}"
+
+
+def shake_jump(launches: list[Launch], rules: RuleProfile, settings: ProbeSettings,
+               motion: MotionSetup) -> Finding | None:
+    """SHAKE_JUMP from the shake launches and the shake cue seen; None when neither speaks to it."""
+    shakes, cue = [l for l in launches if l.kind == "shake"], _shake_cue(launches)
+    if not shakes and cue is None and not motion.requested:
+        return None
+    spec = rules["SHAKE_JUMP"]
+    profiles = [_profile_evidence(l, settings) for l in shakes]
+    evidence = dict(profiles=profiles, motion_input=motion.input, thresholds={k: spec[k] for k in (
+        "min_acceleration_ms2", "min_rotation_deg", "min_duration_s")}, cue=None if cue is None else {
+        "text": cue[0].text, "bbox": cue[0].box.to_list(), "result_text": cue[0].result_text,
+        "frame": cue[1].file, "t_s": cue[1].t_s})
+    under = [p for p in profiles if p["jumped"] and p["below_floor"]]
+    if under:
+        p = under[0]
+        return finding(rules, "SHAKE_JUMP", "violation", f"低于阈值的晃动（{p['profile']}）即跳转：{p['why']}",
+                       f"jumped on a motion below the T/TAF floor ({p['profile']}: {'; '.join(p['below_floor'])}): "
+                       f"{p['why']}", **evidence)
+    verdict, zh, en = _motion_part(profiles, motion, bool(shakes))
+    if cue is not None and not cue[0].result_stated:
+        return finding(rules, "SHAKE_JUMP", "warning", f"摇一摇提示“{cue[0].text}”未说明摇动后的结果；{zh}",
+                       f"shake cue '{cue[0].text}' does not say what shaking does; {en}", **evidence)
+    return finding(rules, "SHAKE_JUMP", verdict, zh, en, **evidence)
+
+
 def judge_launches(launches: list[Launch], rules: RuleProfile,
-                   settings: ProbeSettings | None = None) -> list[Finding]:
+                   settings: ProbeSettings | None = None, motion: MotionSetup | None = None) -> list[Finding]:
     """One finding per rule that the probes could speak to."""
     settings = settings or ProbeSettings()
     observe = next((l for l in launches if l.kind == "observe"), None)
@@ -349,7 +458,8 @@ def judge_launches(launches: list[Launch], rules: RuleProfile,
         body = [l for l in launches if l.kind == "body_tap"]
         if body:
             findings.append(fullscreen_jump(body, rules, settings))
-    return findings + _permission_findings(launches)
+    shake = shake_jump(launches, rules, settings, motion or MotionSetup())
+    return findings + _permission_findings(launches) + ([shake] if shake else [])
 
 
 #: The probe each rule needs a finished launch of; the other ad rules are judged on any ad frame.
@@ -388,6 +498,11 @@ def mark_unprobed(findings: list[Finding], launches: list[Launch], planned: list
             replaced[rule] = _not_probed(rules, rule, reason)
     if stopped and no_ad:
         replaced.update({rule: _not_probed(rules, rule, stopped) for rule in AD_RULES if rule not in PROBE_OF})
+    if stopped and "shake" in planned:
+        finished = [l for l in launches if l.kind == "shake" and not l.error]
+        current = next((f for f in findings if f.rule == "SHAKE_JUMP"), None)
+        if current is None or (current.verdict == "pass" and len(finished) < planned.count("shake")):
+            replaced["SHAKE_JUMP"] = _not_probed(rules, "SHAKE_JUMP", stopped)
     kept, seen = [], set()
     for f in findings:
         if f.rule not in replaced:

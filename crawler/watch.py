@@ -66,9 +66,9 @@ class Frame:
 
     @property
     def has_ad_cue(self) -> bool:
-        """An ad label, countdown, jump button or close control is on screen."""
+        """An ad label, countdown, jump button, close control or shake cue (摇一摇) is on screen."""
         a = self.analysis
-        if a.ad_label or a.countdown or a.jump_buttons or a.close_controls:
+        if a.ad_label or a.countdown or a.jump_buttons or a.close_controls or a.shake:
             return True
         cues = self.text_cues
         return bool(cues.ad_label or cues.countdown or cues.jump_buttons or cues.close_controls)

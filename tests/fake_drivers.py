@@ -102,6 +102,7 @@ class FakeUiAutomator2(ClientMethods):
         self.screen = plain_screen(*size)
         self.settings = {"mjpegScalingFactor": 50, "mjpegServerScreenshotQuality": 50, "mjpegServerFramerate": 10}
         self.capabilities = dict(capabilities or {})
+        self.sensors: dict[str, str] = {}       # mobile: sensorSet, emulators only
         self.calls: list[tuple] = []
         self.am: list[list[str]] = []
         self.dumpsys = 0
@@ -115,6 +116,15 @@ class FakeUiAutomator2(ClientMethods):
         if handler is None:
             raise WebDriverException(f"Unknown mobile command \"{name}\"")
         return handler(dict(args or {}))
+
+    def _sensorSet(self, args):
+        # appium-android-driver lib/commands/emulator-actions.js: sensorSet "is only available for
+        # emulators" (it runs `adb emu sensor set`); a real phone gets an error.
+        caps = self.capabilities
+        udid = str(caps.get("deviceUDID") or caps.get("udid") or caps.get("appium:udid") or "")
+        if not (caps.get("avd") or caps.get("appium:avd") or udid.startswith("emulator-")):
+            raise WebDriverException("sensorSet method is only available for emulators")
+        self.sensors[args["sensorType"]] = args["value"]
 
     def execute(self, command, params=None):          # W3C actions (taps)
         self.calls.append(("execute", command))

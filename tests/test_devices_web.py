@@ -188,7 +188,7 @@ def test_popup_closes_with_its_x(web_device, fixture_apps):
 
 def test_every_fixture_app_loads(web_device, fixture_apps):
     apps = fixture_apps.apps()
-    assert len(apps) == 19
+    assert len(apps) == 24
     for app in apps:
         base = launch(web_device, fixture_apps, app)
         assert base.package == fixture_apps.app_origin, app

@@ -34,7 +34,7 @@ import urllib.parse
 from selenium.common.exceptions import WebDriverException
 
 from crawler.appium_server import free_port
-from crawler.devices.base import (APP_STATE_FOREGROUND, DisplayInfo, DriverDevice, Foreground, crash_cause,
+from crawler.devices.base import (APP_STATE_FOREGROUND, DeviceError, DisplayInfo, DriverDevice, Foreground, crash_cause,
                                   decode_png, first_line, lost_cause)
 from crawler.devices.mjpeg import MjpegStream, stream_url
 from crawler.profiles import DeviceProfile
@@ -61,6 +61,9 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _FOCUSED_APP = re.compile(r"^\s*mFocusedApp.+Record\{.*\s([^\s/}]+)/([^\s/},]+),?(\s[^\s/}]+)*\}", re.M)
 _CURRENT_FOCUS = re.compile(r"^\s*mCurrentFocus.+\{.+\s([^\s/]+)/([^\s]+)\b", re.M)
 _NULL_FOCUS = re.compile(r"^\s*(mFocusedApp|mCurrentFocus)=null", re.M)
+#: How Appium's Android driver tells an emulator (``isEmulator``): an ``avd`` capability, or a udid
+#: such as ``emulator-5554``. ``mobile: sensorSet`` refuses anything else.
+_EMULATOR = re.compile(r"\bemulator\b", re.IGNORECASE)
 
 
 def split_app(app: str) -> tuple[str, str | None]:
@@ -308,3 +311,36 @@ class AndroidDevice(DriverDevice):
     def close(self) -> None:
         self._close_stream()
         super().close()
+
+    # -- motion input: the emulator's virtual sensors; a real phone's sensors cannot be fed ---------
+    cannot_shake = ("this device cannot be shaken by the tool (a real Android phone: Appium's "
+                    "mobile: sensorSet feeds emulators only)")
+
+    def is_emulator(self) -> bool:
+        caps = getattr(self.driver, "capabilities", None) or {}
+        if caps.get("avd") or caps.get("appium:avd"):
+            return True
+        names = (caps.get(k) for k in ("udid", "appium:udid", "deviceUDID", "deviceName", "appium:deviceName"))
+        return any(_EMULATOR.search(str(name)) for name in names if name)
+
+    def motion_support(self) -> str | None:
+        return "emulator sensors (mobile: sensorSet, i.e. adb emu sensor set)" if self.is_emulator() else None
+
+    def motion_arm(self, rest) -> None:
+        """The emulator's sensors keep their values across launches: set them at rest now."""
+        if not self.is_emulator():
+            raise DeviceError(self.cannot_shake)
+        self.motion_set(rest)
+
+    def motion_set(self, reading) -> None:
+        """``adb emu sensor set acceleration x:y:z`` (gravity included) and ``gyroscope`` (rad/s); the
+        emulator derives linear acceleration itself."""
+        for sensor, xyz in (("acceleration", reading.accel), ("gyroscope", reading.gyro_rad_s)):
+            try:
+                self.driver.execute_script("mobile: sensorSet",
+                                           {"sensorType": sensor, "value": ":".join(f"{v:.4f}" for v in xyz)})
+            except WebDriverException as exc:
+                if lost_cause(exc) or crash_cause(exc):
+                    raise
+                raise DeviceError(f"the emulator refused sensor input: {(exc.msg or str(exc)).strip()[:150]}") from exc
+

@@ -90,6 +90,8 @@ class DisplayInfo:
     bars_source: str | None = None
 
 
+CANNOT_SHAKE = "this device cannot be shaken by the tool"
+
 # Android packages that are not the app but also not a jump: system dialogs and the permission prompt.
 SYSTEM_PACKAGES = frozenset({
     "com.android.permissioncontroller", "com.google.android.permissioncontroller",
@@ -166,7 +168,9 @@ class Device(abc.ABC):
 
     #: The calls of this interface; in every subclass each is wrapped by ``faults.guarded``.
     CALLS = ("cold_launch", "foreground", "launch_foreground", "screenshot_png", "frame_bytes", "page_source",
-             "tap", "display_info", "app_running", "element_box")
+             "tap", "display_info", "app_running", "element_box", "motion_arm", "motion_set", "motion_disarm")
+    #: What SHAKE_JUMP says of a device whose motion sensors the tool cannot feed.
+    cannot_shake = CANNOT_SHAKE
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -219,6 +223,24 @@ class Device(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """End the session and free what it holds. Safe to call more than once."""
+
+    # -- motion input (the shake probe); a device that cannot take it keeps these defaults ----------
+    def motion_support(self) -> str | None:
+        """How motion readings reach the app on this device, or None when the tool cannot shake it
+        (then ``cannot_shake`` says why)."""
+        return None
+
+    def motion_arm(self, rest) -> None:
+        """Give the app motion sensors holding ``rest`` (a ``crawler.live.motion.Reading``) from its
+        next launch on: a page sees no ``devicemotion`` unless they are there before it loads."""
+        raise DeviceError(self.cannot_shake)
+
+    def motion_set(self, reading) -> None:
+        """What the motion sensors read from now on (until the next reading)."""
+        raise DeviceError(self.cannot_shake)
+
+    def motion_disarm(self) -> None:
+        """Hand the sensors back (the next launches see none, or the device's own)."""
 
     def __enter__(self) -> Device:
         return self

@@ -133,6 +133,11 @@ class IOSDevice(DriverDevice):
                            "get_window_size x mobile: deviceScreenInfo", status_dp, None,
                            "mobile: deviceScreenInfo statusBarSize" if status_dp is not None else None)
 
+    #: XCUITest's ``mobile: shake`` sends the Simulator one shake gesture (UIEventSubtypeMotionShake),
+    #: not accelerometer readings, and nothing feeds a real iPhone's sensors.
+    cannot_shake = ("this device cannot be shaken by the tool (iOS: XCUITest feeds no motion sensor "
+                    "readings; mobile: shake is one gesture on the Simulator)")
+
     def app_running(self) -> bool:
         if self.bundle_id is None:
             return False
