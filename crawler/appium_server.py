@@ -38,6 +38,12 @@ class EnvironmentProblem(RuntimeError):
     """
 
 
+def driver_args(platforms) -> tuple[str, ...]:
+    """Server flags the adapters of ``platforms`` rely on: UiAutomator2's ``adb_shell``, so that who
+    is in front is one ``dumpsys window`` per look (``crawler.devices.android``)."""
+    return ("--allow-insecure", "uiautomator2:adb_shell") if "android" in set(platforms) else ()
+
+
 def free_port(host: str = LOOPBACK) -> int:
     """A TCP port that was free on ``host`` a moment ago (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

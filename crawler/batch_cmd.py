@@ -39,7 +39,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from crawler import atomic
 from crawler import junit
-from crawler.appium_server import AppiumServer, EnvironmentProblem, appium_status
+from crawler.appium_server import AppiumServer, EnvironmentProblem, appium_status, driver_args
 from crawler.appsfile import AppEntry, read_apps
 from crawler.check_cmd import EXIT_ENVIRONMENT, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, run_check
 from crawler.farm import DEFAULT_STATE, farm_alive, grid_slots, read_state, slot_platform
@@ -206,7 +206,7 @@ def resolve_target(grid: str | None, appium: str | None, parallel: int | None, p
 
 class Batch:
     def __init__(self, entries: list[AppEntry], out_dir: Path, rules: RuleProfile, target: Target, *,
-                 probes: int, force: bool, console: Console, check_fn=run_check):
+                 probes: int, force: bool, console: Console, check_fn=run_check, capabilities: dict | None = None):
         self.entries = entries
         self.out_dir = out_dir
         self.rules = rules
@@ -215,6 +215,7 @@ class Batch:
         self.force = force
         self.console = console
         self.check_fn = check_fn
+        self.capabilities = dict(capabilities or {})     # --udid, --cap: every app's session gets them
         self.store = Store(out_dir / "batch.sqlite")
         self.stop = threading.Event()
         self.counts = Counter()
@@ -232,7 +233,9 @@ class Batch:
             attempt_id = self.store.start_attempt(entry.key, self.run_id, attempt)
             started = time.time()
             try:
-                result = self.check_fn(entry.app, profile, folder, self.rules, appium_url=url, probes=self.probes)
+                extra = {"capabilities": self.capabilities} if self.capabilities else {}
+                result = self.check_fn(entry.app, profile, folder, self.rules, appium_url=url, probes=self.probes,
+                                       **extra)
                 problem = check_problem(result)
             except Exception as exc:      # noqa: BLE001 - a dead node surfaces as any HTTP/driver error
                 result, problem = None, f"{type(exc).__name__}: {_first_line(exc)}"
@@ -469,7 +472,8 @@ class BatchOutcome:
 def run_batch(apps_file: Path, out_dir: Path, rules: RuleProfile, *, grid: str | None = None,
               appium: str | None = None, parallel: int | None = None, platform: str | None = None,
               profile: str | None = None, force: bool = False, probes: int = 5,
-              state_path: Path = DEFAULT_STATE, console: Console | None = None, check_fn=run_check) -> BatchOutcome:
+              state_path: Path = DEFAULT_STATE, console: Console | None = None, check_fn=run_check,
+              capabilities: dict | None = None) -> BatchOutcome:
     console = console or Console(stderr=True, highlight=False)
     try:
         entries, bad_lines = read_apps(apps_file, default_platform=platform, default_profile=profile)
@@ -484,8 +488,11 @@ def run_batch(apps_file: Path, out_dir: Path, rules: RuleProfile, *, grid: str |
     out_dir.mkdir(parents=True, exist_ok=True)
     platforms = {e.platform for e in entries}
     target = resolve_target(grid, appium, parallel, platforms, state_path)   # EnvironmentProblem -> exit 3
+    if (capabilities or {}).get("appium:udid") and target.parallel > 1:
+        console.print(f"--udid pins one phone: checks run one at a time (not {target.parallel})", highlight=False)
+        target.parallel = 1
     batch = Batch(entries, out_dir, rules, target, probes=probes, force=force, console=console,
-                  check_fn=check_fn)
+                  check_fn=check_fn, capabilities=capabilities)
     todo, already = [], 0
     for entry in entries:
         batch.store.register(entry)
@@ -513,7 +520,8 @@ def run_batch(apps_file: Path, out_dir: Path, rules: RuleProfile, *, grid: str |
     try:
         with ExitStack() as stack:
             if not target.urls and todo:
-                servers = [stack.enter_context(AppiumServer(out_dir / "logs")) for _ in range(target.parallel)]
+                servers = [stack.enter_context(AppiumServer(out_dir / "logs", extra_args=driver_args(platforms)))
+                           for _ in range(target.parallel)]
                 target.urls = [s.url for s in servers]
             progress = stack.enter_context(Progress(
                 SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler import atomic
-from crawler.appium_server import AppiumServer, EnvironmentProblem, is_grid, require_appium
+from crawler.appium_server import AppiumServer, EnvironmentProblem, driver_args, is_grid, require_appium
 from crawler.devices import DeviceError, open_device
 from crawler.devices.faults import DeviceLost, server_label
-from crawler.probe_verdicts import judge_launches, mark_unprobed, unprobed_findings
+from crawler.live.motion import PROFILE_BY_NAME, PROFILES
+from crawler.probe_verdicts import MotionSetup, judge_launches, mark_unprobed, shake_outcome, unprobed_findings
 from crawler.probes import Launch, ProbeSettings, Prober
 from crawler.profiles import DeviceProfile
 from crawler.live.evidence import KEEP_EVERY_S, EvidenceWriter, image_suffix, write_frame_files
@@ -29,6 +30,9 @@ from vision.rules import RuleProfile
 from vision.types import worst_verdict
 
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: When the default plan adds the shake probe (one launch per motion profile): ``auto`` once the
+#: observe launch saw a shake cue (摇一摇), ``always`` after every observe launch, ``never``.
+SHAKE_MODES = ("auto", "always", "never")
 #: This many launches in a row ending in an app crash end the check: the app cannot be judged.
 MAX_CRASHES_IN_A_ROW = 3
 
@@ -47,6 +51,7 @@ class CheckResult:
     complete: bool = False                  # the whole plan ran: only then is the verdict final
     cause: BaseException | None = field(default=None, repr=False)   # why it stopped, for --debug
     evidence_errors: list[str] = field(default_factory=list)
+    motion: MotionSetup = field(default_factory=MotionSetup)
 
     @property
     def verdict(self) -> str:
@@ -76,7 +81,8 @@ def _frame_dict(frame: Frame) -> dict:
 def _launch_dict(launch: Launch) -> dict:
     fg = lambda f: None if f is None else {"identity": f.identity, "package": f.package,  # noqa: E731
                                            "windows": f.window_count}
-    return {"index": launch.index, "kind": launch.kind, "outcome": launch.outcome, "error": launch.error,
+    return {"index": launch.index, "kind": launch.kind, "profile": launch.profile, "outcome": launch.outcome,
+            "error": launch.error,
             "action": launch.action, "foreground_before": fg(launch.foreground_before),
             "foreground_after": fg(launch.foreground_after), "duration_s": launch.duration_s,
             "frames_sampled_per_s": launch.sampled_per_s, "ad_frames_sampled_per_s": launch.ad_sampled_per_s,
@@ -147,28 +153,53 @@ def _write_pages(out_dir: Path, data: dict) -> None:
 
 
 def _plan(prober: Prober, kinds: list[str]) -> list:
-    """One probe per kind; each body tap takes the next neutral point."""
-    plan, body = [], 0
+    """(kind, probe) per launch; each body tap takes the next neutral point, each shake the next profile."""
+    plan, body, shake = [], 0, 0
     for kind in kinds:
         if kind == "body_tap":
-            plan.append(lambda i, k=body: prober.body_tap(i, k))
+            plan.append((kind, lambda i, k=body: prober.body_tap(i, k)))
             body += 1
+        elif kind == "shake":
+            plan.append((kind, lambda i, p=PROFILES[shake % len(PROFILES)]: prober.shake(i, p)))
+            shake += 1
         else:
-            plan.append(getattr(prober, kind))
+            plan.append((kind, getattr(prober, kind)))
     return plan
+
+
+def _planned_kinds(kinds: tuple[str, ...] | None, probes: int, can_shake: bool) -> list[str]:
+    """The launches planned: ``kinds`` as given ("shake" is one launch per motion profile, none on a
+    device that cannot be shaken), else observe, close and body taps."""
+    if not kinds:
+        return _plan_kinds(probes)
+    planned = []
+    for kind in kinds:
+        planned += (["shake"] * len(PROFILES) if can_shake else []) if kind == "shake" else [kind]
+    return planned
+
+
+def _shake_after_observe(launch: Launch, mode: str, can_shake: bool) -> bool:
+    """Whether the default plan goes on to the shake probe after this observe launch."""
+    if launch.kind != "observe" or not can_shake or mode == "never":
+        return False
+    return mode == "always" or any(f.analysis.shake is not None and f.is_ad for f in launch.frames)
 
 
 def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfile,
               appium_url: str | None = None, probes: int = 5, on_event=None,
-              settings: ProbeSettings | None = None, kinds: tuple[str, ...] | None = None) -> CheckResult:
-    """Check ``app``: ``probes`` launches (observe, close, then body taps), or exactly the probe ``kinds``
-    given (a shorter plan judges only the rules its probes speak to)."""
+              settings: ProbeSettings | None = None, kinds: tuple[str, ...] | None = None,
+              capabilities: dict | None = None, reset: str = "permissions",
+              shake: str = "auto") -> CheckResult:
+    """Check ``app``: ``probes`` launches (observe, close, then body taps, and the shake probe as
+    ``shake`` says: see SHAKE_MODES), or exactly the probe ``kinds`` given (a shorter plan judges only
+    the rules its probes speak to). ``capabilities`` add to the profile's (``--udid``, ``--cap``);
+    ``reset`` is what an Android cold launch resets first."""
     out_dir.mkdir(parents=True, exist_ok=True)
     result = CheckResult(app, profile.platform, {"profile": profile.name})
     writer = EvidenceWriter()
     evidence = Evidence(out_dir, writer)
     planned: list[str] = []
-    prober = None
+    prober = device = None
 
     def record(launch, frame):
         evidence.keep(launch, frame)
@@ -177,24 +208,31 @@ def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfil
     try:
         with ExitStack() as stack:
             if appium_url is None:
-                appium_url = stack.enter_context(AppiumServer(out_dir / "logs")).url
+                appium_url = stack.enter_context(AppiumServer(out_dir / "logs",
+                                                              extra_args=driver_args([profile.platform]))).url
                 server = server_label(appium_url)
             else:
                 server = server_label(appium_url, "Selenium Grid" if is_grid(require_appium(appium_url))
                                       else "Appium")
-            device = stack.enter_context(open_device(profile, appium_url))
+            device = stack.enter_context(open_device(profile, appium_url, capabilities=capabilities, reset=reset))
             device.server, device.moment = server, "setup"
             display = _display(device, profile, result)
             ocr.warm_up()
             prober = Prober(device, app, display, rules, settings, on_event=record)
-            planned = list(kinds) if kinds else _plan_kinds(probes)
-            plan = _plan(prober, planned)
-            _run_plan(plan, planned, result, evidence, rules, out_dir, prober.settings)
+            motion_input = device.motion_support()
+            result.motion = MotionSetup(motion_input, device.cannot_shake, bool(kinds and "shake" in kinds))
+            result.device["motion_input"] = motion_input or device.cannot_shake
+            planned = _planned_kinds(kinds, probes, motion_input is not None)
+            more = None if kinds else (lambda launch: ["shake"] * len(PROFILES) if _shake_after_observe(
+                launch, shake, motion_input is not None) else [])
+            _run_plan(prober, planned, result, evidence, rules, out_dir, more)
     except (EnvironmentProblem, DeviceError) as exc:
         result.error, result.cause = str(exc).splitlines()[0][:300], exc
     except KeyboardInterrupt:
         result.interrupted, result.error = True, "interrupted (Ctrl-C)"
     finally:
+        if device is not None:      # where the frames came from (MJPEG, DevTools, screenshots), and why
+            result.device["frames"] = getattr(device, "frames_from", None)
         result.findings = _judge(result, rules, planned, prober.settings if prober else settings)
         writer.close()     # every frame on disk before the final report names it
         result.evidence_errors = writer.errors
@@ -208,21 +246,32 @@ def _plan_kinds(probes: int) -> list[str]:
 
 
 def _display(device, profile: DeviceProfile, result: CheckResult) -> Display:
+    """The display as the device reports it: size, density and system bars (the profile's guesses
+    stand only where the device does not say)."""
     info = device.display_info()
     result.device.update(reported={"width_px": info.width_px, "height_px": info.height_px,
-                                   "density": info.density, "source": info.source})
+                                   "density": info.density, "source": info.source,
+                                   "status_bar_dp": info.status_bar_dp, "gesture_bar_dp": info.gesture_bar_dp,
+                                   "bars_source": info.bars_source or "the profile"})
     display = profile.display((info.width_px, info.height_px))
-    if info.density:
-        display = Display(display.width_px, display.height_px, info.density, display.px_per_mm,
-                          display.status_bar_dp, display.gesture_bar_dp)
-    return display
+    return Display(display.width_px, display.height_px, info.density or display.density, display.px_per_mm,
+                   display.status_bar_dp if info.status_bar_dp is None else info.status_bar_dp,
+                   display.gesture_bar_dp if info.gesture_bar_dp is None else info.gesture_bar_dp)
 
 
-def _run_plan(plan: list, planned: list[str], result: CheckResult, evidence: Evidence, rules: RuleProfile,
-              out_dir: Path, settings: ProbeSettings) -> None:
-    """Run the probes in order, writing the result after each; stop at a lost device or a crashing app."""
-    crashes = 0
-    for index, probe in enumerate(plan, start=1):
+def _run_plan(prober: Prober, planned: list[str], result: CheckResult, evidence: Evidence, rules: RuleProfile,
+              out_dir: Path, more=None) -> None:
+    """Run the probes in order, writing the result after each; stop at a lost device or a crashing app.
+
+    ``more(launch)`` may add kinds to the plan after a launch (the shake probe after an observe launch
+    that saw a shake cue); a shake launch may drop the motions left or play its own once more
+    (``_after_shake``).
+    """
+    settings, crashes, index, retried = prober.settings, 0, 0, set()
+    plan = _plan(prober, planned)
+    while index < len(plan):
+        kind, probe = plan[index]
+        index += 1
         launch = probe(index)
         result.launches.append(launch)
         evidence.keep_events(launch)
@@ -233,10 +282,31 @@ def _run_plan(plan: list, planned: list[str], result: CheckResult, evidence: Evi
             result.error = (f"the app crashed in {crashes} launches in a row "
                             f"({index - crashes + 1}-{index}); last: {launch.crashed}")[:300]
             return
+        if more is not None and (extra := more(launch)):
+            planned += extra
+            plan += _plan(prober, extra)
+        if kind == "shake":
+            _after_shake(prober, launch, index, planned, plan, retried)
         result.findings = _judge(result, rules, planned, settings,
                                  running="the check is still running (or was killed)")
         write_outputs(out_dir, result, evidence.writer)
     result.complete = True
+
+
+def _after_shake(prober: Prober, launch: Launch, index: int, planned: list[str], plan: list, retried: set) -> None:
+    """What a shake launch changes in the plan: once a motion below the floor is proven to jump, the
+    motions left are not played (SHAKE_JUMP is a violation whatever they do); a motion whose outcome
+    the launch could not tell (sent too coarsely on a busy machine, the ad gone first) is played once
+    more, next."""
+    jumped, _ = shake_outcome(launch, prober.settings)
+    if jumped and launch.action and launch.action.get("below_floor"):
+        keep = [i for i in range(len(plan)) if i < index or plan[i][0] != "shake"]
+        planned[:], plan[:] = [planned[i] for i in keep], [plan[i] for i in keep]
+    elif jumped is None and launch.profile not in retried and not launch.lost and not launch.crashed:
+        retried.add(launch.profile)
+        profile = PROFILE_BY_NAME[launch.profile]
+        planned.insert(index, "shake")
+        plan.insert(index, ("shake", lambda i, p=profile: prober.shake(i, p)))
 
 
 def _judge(result: CheckResult, rules: RuleProfile, planned: list[str], settings: ProbeSettings | None,
@@ -244,6 +314,6 @@ def _judge(result: CheckResult, rules: RuleProfile, planned: list[str], settings
     if not result.launches:
         reason = result.error or "no launch ran"
         return unprobed_findings(rules, reason)
-    findings = judge_launches(result.launches, rules, settings)
+    findings = judge_launches(result.launches, rules, settings, result.motion)
     return mark_unprobed(findings, result.launches, planned, rules, stopped=None if result.complete
                          else result.error or running)

@@ -8,6 +8,7 @@ Failures print one line on stderr; ``splashaudit --debug ...`` adds the Python t
 
 from __future__ import annotations
 
+import shutil
 import sys
 import traceback
 from pathlib import Path
@@ -102,6 +103,22 @@ def analyze(
     raise typer.Exit(result.exit_code)
 
 
+_UDID_HELP = "The phone to use (adb serial or iOS UDID); adds appium:udid to the profile's capabilities."
+_CAP_HELP = "An extra capability, key=value (repeatable): --cap appium:systemPort=8201. JSON values parse."
+
+
+def _caps(udid: Optional[str], cap: Optional[list[str]], platform: Optional[str]) -> dict:
+    """The capabilities --udid and --cap ask for; a usage error (exit 2) for a malformed one."""
+    from crawler.devices.caps import CapabilityError, command_line_caps
+
+    if udid and platform == "web":
+        raise fail("--udid picks an Android or iOS device; the Chromium phone has none")
+    try:
+        return command_line_caps(udid, cap)
+    except CapabilityError as exc:
+        raise fail(str(exc))
+
+
 def _progress_printer():
     def show(launch, frame) -> None:
         if not sys.stderr.isatty():
@@ -121,19 +138,31 @@ def check(
     out: Path = typer.Option(Path("out/check"), help="Where result.json, frames/ and report.html go."),
     probes: int = typer.Option(5, min=3, help="Launches: observe, close, and the rest body taps."),
     rules: Optional[Path] = typer.Option(None, help="A rule profile TOML replacing the defaults."),
+    udid: Optional[str] = typer.Option(None, help=_UDID_HELP),
+    cap: Optional[list[str]] = typer.Option(None, "--cap", help=_CAP_HELP),
+    reset: str = typer.Option("permissions", help="Before each Android cold launch: permissions (revoke the "
+                              "app's runtime permissions), data (clear the app: logs out) or none."),
+    shake: str = typer.Option("auto", help="Shake probe (4 more launches, on devices that take motion "
+                              "input): auto (when the ad shows a shake cue), always, never."),
 ) -> None:
     """Launch the app again and again, watch its splash ad, tap and verify."""
     from crawler import check_cmd
 
     rule_profile = _load_rules(rules)
+    if reset not in ("permissions", "data", "none"):
+        raise fail(f"--reset must be permissions, data or none, got {reset}")
     platform = platform or ("web" if target.startswith(("http://", "https://", "file:")) else None)
     default_profile = {"web": "chromium-phone", "ios": "iphone-1179x2556-3"}.get(
         platform or "", "android-1080x2400-2.625")
     device = _load_profile(profile or default_profile)
     if platform and device.platform != platform:
         raise fail(f"profile {device.name} is for {device.platform}, not {platform}")
+    if shake not in check_cmd.SHAKE_MODES:
+        raise fail(f"--shake {shake}: expected one of {', '.join(check_cmd.SHAKE_MODES)}")
+    capabilities = _caps(udid, cap, device.platform)
     result = check_cmd.run_check(target, device, out, rule_profile, appium_url=appium, probes=probes,
-                                 on_event=_progress_printer())
+                                 on_event=_progress_printer(), capabilities=capabilities, reset=reset,
+                                 shake=shake)
     if DEBUG["on"] and result.cause is not None:
         traceback.print_exception(result.cause)
     # One line, never wrapped: what came of it, why it is not final, where the report is.
@@ -154,6 +183,34 @@ def demo(
 
     raise typer.Exit(demo_cmd.run_demo(out, _load_rules(None), on_event=_progress_printer(), full=all_apps,
                                        parallel=parallel))
+
+
+@app.command()
+def doctor(
+    platform: str = typer.Option("android", help="android, ios or web (the bundled Chromium phone)."),
+    appium: Optional[str] = typer.Option(None, help="An Appium server to use; default: start one."),
+    udid: Optional[str] = typer.Option(None, help=_UDID_HELP),
+    profile: Optional[str] = typer.Option(None, help="Device profile whose capabilities the session uses."),
+    cap: Optional[list[str]] = typer.Option(None, "--cap", help=_CAP_HELP),
+) -> None:
+    """Check this machine and phone for a real run: one line per check, each failure with its fix."""
+    import tempfile
+
+    from crawler.devices.doctor import run_doctor
+
+    if platform not in ("android", "ios", "web"):
+        raise fail(f"--platform must be android, ios or web, got {platform}")
+    device = _load_profile(profile or {"web": "chromium-phone", "ios": "iphone-1179x2556-3"}.get(
+        platform, "android-1080x2400-3.0"))
+    if device.platform != platform:
+        raise fail(f"profile {device.name} is for {device.platform}, not {platform}")
+    capabilities = _caps(udid, cap, platform)
+    log_dir = Path(tempfile.mkdtemp(prefix="splashaudit-doctor-"))
+    code = run_doctor(platform, device, appium, capabilities, log_dir,
+                      say=lambda line: out.print(line, markup=False, highlight=False, soft_wrap=True))
+    if code == 0:
+        shutil.rmtree(log_dir, ignore_errors=True)     # the Appium log is kept only when something failed
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -254,6 +311,8 @@ def batch(
     probes: int = typer.Option(5, min=3, help="Launches per app: observe, close, then body taps."),
     rules: Optional[Path] = typer.Option(None, help="A rule profile TOML replacing the defaults."),
     state: Path = typer.Option(None, help="Farm state file used when neither --grid nor --appium is given."),
+    udid: Optional[str] = typer.Option(None, help=_UDID_HELP + " Every app of the batch runs on it."),
+    cap: Optional[list[str]] = typer.Option(None, "--cap", help=_CAP_HELP),
 ) -> None:
     """Check many apps on a device farm; resumable; summary.csv, summary.html and junit.xml."""
     from crawler import batch_cmd, farm
@@ -266,10 +325,12 @@ def batch(
     rule_profile = _load_rules(rules)
     if profile is not None:
         _load_profile(profile)
+    capabilities = _caps(udid, cap, platform)
     try:
         outcome = batch_cmd.run_batch(apps, out, rule_profile, grid=grid, appium=appium, parallel=parallel,
                                       platform=platform, profile=profile, force=force, probes=probes,
-                                      state_path=state or farm.DEFAULT_STATE, console=err)
+                                      state_path=state or farm.DEFAULT_STATE, console=err,
+                                      capabilities=capabilities)
     except EnvironmentProblem as exc:
         raise fail(str(exc), 3)
     raise typer.Exit(outcome.exit_code)

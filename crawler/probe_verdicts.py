@@ -7,13 +7,15 @@ shows the ad, and the frames after it say what happened. Without that proof the 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
+from crawler.devices.base import CANNOT_SHAKE
 from crawler.live import framediff, timeline
+from crawler.live.motion import PROFILE_BY_NAME, PROFILES, Played, short_of_profile
 from crawler.probes import Launch, ProbeSettings
 from crawler.watch import Frame, screen_since_s
 from vision.rules import RuleProfile
-from vision.types import Finding
+from vision.types import Finding, ShakeCue
 from vision.verdicts import finding
 
 AD_RULES = ("CLOSE_PRESENT", "CLOSE_SIZE", "CLOSE_CONTRAST", "CLOSE_POSITION", "CLOSE_EFFECTIVE",
@@ -32,10 +34,14 @@ def _with_frame(f: Finding, frame: Frame) -> Finding:
 
 
 def key_frame(launches: list[Launch]) -> Frame | None:
-    """The frame the per-frame rules are judged on: the first ad frame that shows a close control."""
+    """The frame the per-frame rules are judged on: the ad frame whose close control shows largest
+    (the first of equals). A ✕ that grows or fades in is judged as it ends up, not on a frame of its
+    animation; a control that never grows past 8 dp is judged at 8 dp."""
     ad_frames = [f for launch in launches for f in launch.ad_frames]
     with_close = [f for f in ad_frames if f.analysis.close_controls]
-    return (with_close or ad_frames or [None])[0]
+    if with_close:
+        return max(with_close, key=lambda f: (max(c.box.area for c in f.analysis.close_controls), -f.t_s))
+    return (ad_frames or [None])[0]
 
 
 def close_present(observe: Launch, rules: RuleProfile) -> Finding:
@@ -58,15 +64,42 @@ def close_present(observe: Launch, rules: RuleProfile) -> Finding:
                        f"({ads[0].t_s:.1f}-{ads[-1].t_s:.1f} s, {len(ads)} frames)", **evidence)
     close_seen_s = first_close.close_since_s or first_close.t_s
     delay_s = round(close_seen_s - ads[0].t_s, 2)
+    least_s, most_s = close_delay_bounds(observe, first_close, close_seen_s)
     evidence.update(close_seen_s=round(close_seen_s, 3), close_frame_s=first_close.t_s, delay_s=delay_s,
-                    close_frame=first_close.file)
-    if delay_s > max_delay_s:
+                    delay_least_s=least_s, delay_most_s=most_s, close_frame=first_close.file)
+    if least_s > max_delay_s:
         return finding(rules, "CLOSE_PRESENT", "violation",
                        f"关闭控件在广告出现 {delay_s:.1f} s 后才出现（上限 {max_delay_s:g} s）",
-                       f"close control first showed {delay_s:.1f} s after the ad (limit {max_delay_s:g} s)",
-                       **evidence)
+                       f"close control first showed {delay_s:.1f} s after the ad (at least {least_s:.1f} s; "
+                       f"limit {max_delay_s:g} s)", **evidence)
+    if most_s > max_delay_s:
+        return finding(rules, "CLOSE_PRESENT", "inconclusive", "截图过慢，无法确定关闭控件出现的时间",
+                       f"screenshots came too slowly to date the close control: it showed {least_s:.1f}-"
+                       f"{most_s:.1f} s after the ad, and the limit {max_delay_s:g} s lies between", **evidence)
     return finding(rules, "CLOSE_PRESENT", "pass", f"关闭控件在广告出现后 {delay_s:.1f} s 内可见",
-                   f"close control visible {delay_s:.1f} s after the ad appeared", **evidence)
+                   f"close control visible {delay_s:.1f} s after the ad appeared (at most {most_s:.1f} s)",
+                   **evidence)
+
+
+def close_delay_bounds(observe: Launch, first_close: Frame, close_seen_s: float) -> tuple[float, float]:
+    """The least and the most time (s) the ad's close control can have come after the ad itself.
+
+    A frame shows the screen as it was somewhere between when its screenshot was asked for and when
+    it came back; on a busy machine that is seconds, not the tenth of a second of an idle one. The ad
+    came after the last analysed frame without it and by the return of the first with it; the close
+    after the last sample before the one that first shows it, and by that one's return.
+    """
+    ads = observe.ad_frames
+    returned = observe.sample_returned_s
+    ad_after_s = max((f.t_s for f in observe.frames if f.t_s < ads[0].t_s and not f.is_ad), default=ads[0].t_s)
+    ad_by_s = ads[0].returned_s or ads[0].t_s
+    close_by_s = returned.get(close_seen_s, first_close.returned_s or close_seen_s)
+    if first_close is ads[0]:
+        close_after_s = ad_after_s          # it may have come with the ad
+    else:
+        close_after_s = max([t for t, _ in observe.samples if t < close_seen_s]
+                            + [f.t_s for f in ads if f.t_s < close_seen_s], default=ads[0].t_s)
+    return round(max(0.0, close_after_s - ad_by_s), 2), round(max(0.0, close_by_s - ad_after_s), 2)
 
 
 def _ad_end_s(launch: Launch) -> float:
@@ -84,11 +117,13 @@ def tap_unproven(launch: Launch, settings: ProbeSettings) -> str | None:
     if action is None:
         return None
     before = action.get("before") or {}
+    what = "motion" if action["type"] == "shake" else "tap"
     if not before.get("shows_ad"):
-        return f"the last frame before the tap ({before.get('t_s', '?')} s) does not show the ad"
-    gap_s = action["t_s"] - before["t_s"]
+        return f"the last frame before the {what} ({before.get('t_s', '?')} s) does not show the ad"
+    # A motion lasts seconds: its proof is the frame taken right before it began.
+    gap_s = (action["started_s"] if what == "motion" else action["t_s"]) - before["t_s"]
     if gap_s > settings.tap_proof_s:
-        return (f"the last frame before the tap was taken {gap_s:.2f} s before it "
+        return (f"the last frame before the {what} was taken {gap_s:.2f} s before it "
                 f"(proof needs {settings.tap_proof_s:g} s): the ad may have gone")
     return None
 
@@ -119,21 +154,32 @@ def close_outcome(launch: Launch, settings: ProbeSettings) -> tuple[str, str, st
         last = after[-1].t_s - tap_t if after else 0.0
         return ("inconclusive", f"点击后 {last:.1f} s 内无帧可判定",
                 f"no frame {within_s:g} s after the tap (the last came {last:.1f} s after it)")
-    if gone.t_s - tap_t > within_s:
-        return ("inconclusive", f"点击后首个可判定帧晚到 {gone.t_s - tap_t:.1f} s",
-                f"frames came too slowly: the first frame after the tap without the ad was taken "
-                f"{gone.t_s - tap_t:.1f} s after it, so whether it went within {within_s:g} s is unknown")
+    # Gone by when the first screenshot without it came back (asked for earlier, it may show a later screen).
+    gone_by_s = launch.sample_returned_s.get(gone.t_s, gone.t_s)
+    if gone_by_s - tap_t > within_s:
+        return ("inconclusive", f"点击后首个可判定帧晚到 {gone_by_s - tap_t:.1f} s",
+                f"frames came too slowly: the first screenshot after the tap without the ad came back "
+                f"{gone_by_s - tap_t:.1f} s after it, so whether it went within {within_s:g} s is unknown")
     ads = launch.ad_frames
-    if launch.ad_lasts_s is not None and ads and gone.t_s >= ads[0].t_s + launch.ad_lasts_s - AD_END_MARGIN_S:
+    if launch.ad_lasts_s is not None and ads and gone_by_s >= ads[0].t_s + launch.ad_lasts_s - AD_END_MARGIN_S:
         return ("inconclusive", f"广告可能自行结束（观察到的时长 {launch.ad_lasts_s:.1f} s）",
                 f"it went {gone.t_s - ads[0].t_s:.1f} s into the ad, which ended by itself after "
                 f"{launch.ad_lasts_s:.1f} s in the observe launch: the tap is not proven to have closed it")
     before = launch.action["before"]
     countdown, read_at_s = before.get("countdown"), before.get("countdown_t_s", before["t_s"])
-    if countdown is not None and gone.t_s - read_at_s >= countdown - 1:
+    if countdown is not None and gone_by_s - read_at_s >= countdown - 1:
         return ("inconclusive", f"广告倒计时 {countdown} 可能已自行结束",
                 f"the ad's own countdown ({countdown}) may have ended it by itself")
+    if not any(_front_known(f) for f in after if f.t_s >= gone.t_s):
+        return ("inconclusive", "广告消失后设备未报告前台应用，无法排除跳转",
+                "the ad went, but no frame after it says which app was in front (the device named none): "
+                "a jump cannot be ruled out")
     return _repop_outcome(launch, after, gone, settings)
+
+
+def _front_known(frame: Frame) -> bool:
+    """The device said who was in front when ``frame`` was taken (a null package says nothing)."""
+    return frame.foreground is None or frame.foreground.known
 
 
 def _repop_outcome(launch: Launch, after: list[Frame], gone: Frame, settings: ProbeSettings) -> tuple[str, str, str]:
@@ -208,16 +254,24 @@ def body_outcome(launch: Launch, settings: ProbeSettings) -> tuple[bool | None, 
         return True, f"jump {jump.t_s - tap_t:.1f} s after the tap: {jump.jump.detail}"
     if not after:
         return None, "no frame after the tap"
-    before = _frame_before_tap(launch)
-    shown_after = after[0].is_ad or timeline.is_candidate(after[0]) or (before is not None and any(
-        tap_t < t_s <= after[0].t_s and framediff.same_screen(thumb, before.thumb)
-        for t_s, thumb in launch.samples))
-    if not shown_after:
+    if not _still_shown(launch, after, _frame_before_tap(launch)):
         return None, (f"the ad was gone in the first frame after the tap ({after[0].t_s:.2f} s): it may "
                       "have ended by itself, so the tap is not proven to have hit it")
     if after[-1].t_s - tap_t < settings.jump_watch_s:
         return None, f"frames stopped {after[-1].t_s - tap_t:.1f} s after the tap (watch {settings.jump_watch_s:g} s)"
+    last_known_s = max((f.t_s for f in after if _front_known(f)), default=tap_t)
+    if last_known_s - tap_t < settings.jump_watch_s:
+        return None, (f"who was in front is known only {last_known_s - tap_t:.1f} s into the "
+                      f"{settings.jump_watch_s:g} s watch after the tap (the device named no app after that)")
     return False, f"no jump in {after[-1].t_s - tap_t:.1f} s after the tap, the ad still shown after it"
+
+
+def _still_shown(launch: Launch, after: list[Frame], before: Frame | None) -> bool:
+    """Whether the ad was still shown after the action: the first frame after it shows the ad, or a
+    frame sampled up to then shows the same screen as the frame before it."""
+    return after[0].is_ad or timeline.is_candidate(after[0]) or after[0].analysis.shake is not None or (
+        before is not None and any(launch.tap_t_s < t_s <= after[0].t_s and framediff.same_screen(thumb, before.thumb)
+                                   for t_s, thumb in launch.samples))
 
 
 def fullscreen_jump(body_launches: list[Launch], rules: RuleProfile, settings: ProbeSettings) -> Finding:
@@ -276,8 +330,109 @@ def _cueless_splash_note(launches: list[Launch], settings: ProbeSettings) -> str
     return " (a splash with no ad cue was shown, but no tap on it was proven: whether it is an ad is unknown)"
 
 
+@dataclass(frozen=True)
+class MotionSetup:
+    """What the check knew of shaking the device: how motion reaches the app (None: it cannot be
+    shaken, ``cannot`` says why) and whether the plan asked for the shake probe."""
+
+    input: str | None = None
+    cannot: str = CANNOT_SHAKE
+    requested: bool = False
+
+
+def shake_outcome(launch: Launch, settings: ProbeSettings) -> tuple[bool | None, str]:
+    """(jumped, why) for one shake launch; jumped is None when the frames or the readings cannot tell."""
+    if launch.error:
+        return None, f"device error: {launch.error}"
+    if launch.action is None:
+        return None, launch.outcome or "no motion played"
+    if reason := tap_unproven(launch, settings):
+        return None, reason
+    played, end_t, after = launch.action["played"], launch.tap_t_s, launch.frames_after_tap()
+    jump = next((f for f in after if f.jump), None)
+    if played.get("stopped"):
+        return True, played["stopped"]
+    if jump is not None:
+        return True, f"jump {jump.t_s - end_t:.1f} s after the motion: {jump.jump.detail}"
+    if not after:
+        return None, "no frame after the motion"
+    if not _still_shown(launch, after, next((f for f in launch.frames if f.keep == "before motion"), None)):
+        return None, (f"the ad was gone in the first frame after the motion ({after[0].t_s:.2f} s): it may have "
+                      "ended by itself, so it is not proven to have been shown through the motion")
+    if after[-1].t_s - end_t < settings.jump_watch_s:
+        return None, f"frames stopped {after[-1].t_s - end_t:.1f} s after the motion (watch {settings.jump_watch_s:g} s)"
+    # "No jump" counts only if the page was sent the motion described (a busy machine sends fewer readings).
+    short = short_of_profile(Played(**played))
+    if short:
+        return None, (f"the motion went out as {played['readings']} readings ({played['rate_hz']:.0f}/s): "
+                      f"{'; '.join(short)}: too coarse to say the ad ignores it")
+    return False, f"no jump in {after[-1].t_s - end_t:.1f} s after the motion, the ad still shown after it"
+
+
+def _profile_evidence(launch: Launch, settings: ProbeSettings) -> dict:
+    jumped, why = shake_outcome(launch, settings)
+    action, after = launch.action or {}, launch.frames_after_tap()
+    profile = PROFILE_BY_NAME.get(launch.profile)
+    return {"launch": launch.index, "profile": launch.profile, "description": profile and profile.description,
+            "gentle": bool(profile and profile.gentle), "played": action.get("played"),
+            "below_floor": action.get("below_floor"), "jumped": jumped, "why": why,
+            "before_frame": next((f.file for f in launch.frames if f.keep == "before motion"), None),
+            "after_frame": next((f.file for f in after if f.file), None),
+            "jump_frame": next((f.file for f in after if f.jump and f.file), None)}
+
+
+def _shake_cue(launches: list[Launch]) -> tuple[ShakeCue, Frame] | None:
+    """The shake cue the launches' ad frames showed (one that states its result, if any does); an app's
+    own "摇一摇" feature on an ordinary screen is no shake ad."""
+    seen = [(f.analysis.shake, f) for l in launches for f in l.frames if f.analysis.shake is not None and f.is_ad]
+    return max(seen, key=lambda cue_frame: cue_frame[0].result_stated, default=None)
+
+
+def _motion_part(profiles: list[dict], motion: MotionSetup, shaken: bool) -> tuple[str, str, str]:
+    """(verdict, zh, en) of SHAKE_JUMP's motion question when no gentle motion was proven to jump."""
+    if motion.input is None:
+        return "inconclusive", "设备无法由工具输入晃动", motion.cannot
+    if not shaken:
+        return "inconclusive", "未进行摇动检测", "not shaken: the shake probe did not run"
+    gentle = [p.name for p in PROFILES if p.gentle]
+    quiet = {p["profile"] for p in profiles if p["jumped"] is False}
+    if not set(gentle) <= quiet:
+        why = "; ".join(f"{p['profile']}: {p['why']}" for p in profiles
+                        if p["profile"] in gentle and p["profile"] not in quiet and p["jumped"] is None)
+        return "inconclusive", f"轻微晃动未能全部判定：{why}", f"not every gentle motion was decided: {why or 'not played'}"
+    full = next((p for p in profiles if not p["gentle"]), None)
+    then = ("; the full T/TAF shake jumped, as allowed" if full and full["jumped"] else
+            "; the full T/TAF shake did not jump either" if full and full["jumped"] is False else "")
+    return "pass", f"{'、'.join(gentle)} 轻微晃动均未跳转", f"none of the gentle motions ({', '.join(gentle)}) jumped{then}"
+
+
+def shake_jump(launches: list[Launch], rules: RuleProfile, settings: ProbeSettings,
+               motion: MotionSetup) -> Finding | None:
+    """SHAKE_JUMP from the shake launches and the shake cue seen; None when neither speaks to it."""
+    shakes, cue = [l for l in launches if l.kind == "shake"], _shake_cue(launches)
+    if not shakes and cue is None and not motion.requested:
+        return None
+    spec = rules["SHAKE_JUMP"]
+    profiles = [_profile_evidence(l, settings) for l in shakes]
+    evidence = dict(profiles=profiles, motion_input=motion.input, thresholds={k: spec[k] for k in (
+        "min_acceleration_ms2", "min_rotation_deg", "min_duration_s")}, cue=None if cue is None else {
+        "text": cue[0].text, "bbox": cue[0].box.to_list(), "result_text": cue[0].result_text,
+        "frame": cue[1].file, "t_s": cue[1].t_s})
+    under = [p for p in profiles if p["jumped"] and p["below_floor"]]
+    if under:
+        p = under[0]
+        return finding(rules, "SHAKE_JUMP", "violation", f"低于阈值的晃动（{p['profile']}）即跳转：{p['why']}",
+                       f"jumped on a motion below the T/TAF floor ({p['profile']}: {'; '.join(p['below_floor'])}): "
+                       f"{p['why']}", **evidence)
+    verdict, zh, en = _motion_part(profiles, motion, bool(shakes))
+    if cue is not None and not cue[0].result_stated:
+        return finding(rules, "SHAKE_JUMP", "warning", f"摇一摇提示“{cue[0].text}”未说明摇动后的结果；{zh}",
+                       f"shake cue '{cue[0].text}' does not say what shaking does; {en}", **evidence)
+    return finding(rules, "SHAKE_JUMP", verdict, zh, en, **evidence)
+
+
 def judge_launches(launches: list[Launch], rules: RuleProfile,
-                   settings: ProbeSettings | None = None) -> list[Finding]:
+                   settings: ProbeSettings | None = None, motion: MotionSetup | None = None) -> list[Finding]:
     """One finding per rule that the probes could speak to."""
     settings = settings or ProbeSettings()
     observe = next((l for l in launches if l.kind == "observe"), None)
@@ -303,7 +458,8 @@ def judge_launches(launches: list[Launch], rules: RuleProfile,
         body = [l for l in launches if l.kind == "body_tap"]
         if body:
             findings.append(fullscreen_jump(body, rules, settings))
-    return findings + _permission_findings(launches)
+    shake = shake_jump(launches, rules, settings, motion or MotionSetup())
+    return findings + _permission_findings(launches) + ([shake] if shake else [])
 
 
 #: The probe each rule needs a finished launch of; the other ad rules are judged on any ad frame.
@@ -342,6 +498,11 @@ def mark_unprobed(findings: list[Finding], launches: list[Launch], planned: list
             replaced[rule] = _not_probed(rules, rule, reason)
     if stopped and no_ad:
         replaced.update({rule: _not_probed(rules, rule, stopped) for rule in AD_RULES if rule not in PROBE_OF})
+    if stopped and "shake" in planned:
+        finished = [l for l in launches if l.kind == "shake" and not l.error]
+        current = next((f for f in findings if f.rule == "SHAKE_JUMP"), None)
+        if current is None or (current.verdict == "pass" and len(finished) < planned.count("shake")):
+            replaced["SHAKE_JUMP"] = _not_probed(rules, "SHAKE_JUMP", stopped)
     kept, seen = [], set()
     for f in findings:
         if f.rule not in replaced:

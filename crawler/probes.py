@@ -6,10 +6,13 @@
 - close: wait for the ad's close control (it may show late), tap it once; did the ad go within 2 s,
   did the app stay in front, did the ad come back within 3 s?
 - body_tap: tap a neutral point of the ad body, away from every control and jump button; jump or not?
+- shake: on a device that takes motion input, play one motion profile (picking the phone up, a tilt,
+  walking, a real shake; ``crawler.live.motion``) while the ad shows; jump or not?
 A permission prompt met on the way is denied (least privilege) after its frame has been judged.
 
-Every tap is recorded with its proof (``action["before"]``): the newest frame taken before it and
-whether that frame shows the ad; the frames after it are recorded until they can say what happened.
+Every tap (and every motion) is recorded with its proof (``action["before"]``): the newest frame taken
+before it and whether that frame shows the ad; the frames after it are recorded until they can say
+what happened.
 Verdicts are drawn from these frames in ``crawler.probe_verdicts``, never from the probe's hopes.
 """
 
@@ -20,10 +23,11 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from crawler.devices.base import AppCrashed, Device, DeviceError, DeviceLost, Foreground
-from crawler.live import framediff, timeline
+from crawler.devices.base import AppCrashed, AppMissing, Device, DeviceError, DeviceLost, Foreground
+from crawler.live import framediff, shake as motion_player, timeline
 from crawler.live.devicelock import DeviceLock
-from crawler.watch import Frame, Watcher, first_shown_s, screen_since_s
+from crawler.live.motion import REST, MotionProfile, below_floor, summarise
+from crawler.watch import Frame, Watcher, first_shown_s, screen_since_s, taken_after
 from vision import lexicon
 from vision.types import Box, Display, ScreenAnalysis
 from vision.rules import RuleProfile
@@ -53,7 +57,7 @@ class Launch:
     """One cold launch: what was seen, what was done, what came of it."""
 
     index: int
-    kind: str                               # observe | close | body_tap
+    kind: str                               # observe | close | body_tap | shake
     frames: list[Frame] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     action: dict | None = None
@@ -68,9 +72,12 @@ class Launch:
     duration_s: float = 0.0
     #: (t_s, grey thumbnail) of every frame taken, analysed or not: they date changes between analyses
     samples: list = field(default_factory=list, repr=False)
-    lost: str | None = None                 # the device or its server went away: the check ends here
+    #: t_s of each sample -> when its screenshot came back
+    sample_returned_s: dict = field(default_factory=dict, repr=False)
+    lost: str | None = None                 # the device, its server or the app is gone: the check ends here
     crashed: str | None = None              # the app died: this launch cannot be judged
     failure: BaseException | None = field(default=None, repr=False)   # what lost the device, for --debug
+    profile: str | None = None              # the motion a shake launch plays (crawler.live.motion)
 
     def note(self, t_s: float, what: str, detail: str = "") -> None:
         self.events.append(Event(round(t_s, 2), what, detail))
@@ -120,13 +127,16 @@ class Prober:
         self.ad_lasts_s: float | None = None   # how long the ad stayed in the observe launch (None: never went)
         self.splash_candidate = False   # observe saw a splash with no ad cue (tap it to learn more)
         self._tracker = timeline.SplashTracker(None, rules)
-        self._pending_before = None     # ((t_s, image, thumb), frame acted on) of the launch's tap
+        self._pending_before = None     # ((t_s, image, thumb), frame acted on, label) of the launch's action
+        self._motion_on: Frame | None = None   # the ad frame a shake launch's motion is played on
 
     # -- plumbing ---------------------------------------------------------------------------------
-    def _launch(self, launch: Launch) -> Watcher:
+    def _launch(self, launch: Launch, prepare=None) -> Watcher:
         with self.lock:
+            if prepare is not None:
+                prepare()                   # what must be in place before the app starts (motion sensors)
             self.device.cold_launch(self.app)
-            launch.foreground_before = self.device.foreground()
+            launch.foreground_before = self.device.launch_foreground()
         t0 = time.monotonic()
         launch.note(0.0, "launch", launch.foreground_before.identity)
         return Watcher(self.device, self.display, self.rules, launch.foreground_before, self.lock, t0)
@@ -135,6 +145,7 @@ class Prober:
         if watcher is not None and watcher.stats:
             launch.sampled_per_s, launch.analysed = watcher.stats.sampled_per_s, watcher.stats.analysed
             launch.samples = watcher.sampler.history
+            launch.sample_returned_s = watcher.sampler.returned_s
             ads = launch.ad_frames
             if ads:
                 launch.ad_sampled_per_s = watcher.stats.rate_between(ads[0].t_s, ads[-1].t_s)
@@ -171,6 +182,7 @@ class Prober:
         with self.lock:     # the frame before the tap is taken right before it: the proof
             shot_s = watcher.now_s()
             image = self.device.frame_bytes()
+            shot_s = taken_after(self.device, watcher.t0 + shot_s) - watcher.t0
             newest = watcher.sampler.publish(shot_s, image) if watcher.sampler else None
             started_s = watcher.now_s()
             self.device.tap(x, y)
@@ -178,22 +190,27 @@ class Prober:
         launch.action = {"type": "tap", "x_px": round(x), "y_px": round(y), "target": target,
                          "started_s": round(started_s, 3),
                          "t_s": math.floor(t_s * 1000) / 1000}   # never after the raw time: frames after it stay after
-        if newest is None or newest[0] <= decided_on.t_s:
-            self._file_before(launch, decided_on)
-        elif framediff.same_screen(decided_on.thumb, newest[2]):    # a countdown may have ticked
-            self._file_before(launch, dataclasses.replace(decided_on, t_s=newest[0], image=newest[1],
-                                                          thumb=newest[2], file=None, annotated=None))
-        else:   # the screen moved between the decision and the tap: judged once the outcome is in
-            launch.action["before"] = {"t_s": round(newest[0], 3), "kind": "not yet analysed",
-                                       "shows_ad": False}
-            self._pending_before = (newest, decided_on)
+        self._prove_before(launch, decided_on, newest)
         launch.note(t_s, "tap", f"{target} at ({round(x)}, {round(y)})")
         return t_s
 
-    def _file_before(self, launch: Launch, before: Frame) -> None:
-        before.keep = "before tap"
+    def _prove_before(self, launch: Launch, decided_on: Frame, newest, label: str = "before tap") -> None:
+        """File the frame taken right before the action as its proof (see ``_tap``)."""
+        if newest is None or newest[0] <= decided_on.t_s:
+            self._file_before(launch, decided_on, label)
+        elif framediff.same_screen(decided_on.thumb, newest[2]):    # a countdown may have ticked
+            self._file_before(launch, dataclasses.replace(decided_on, t_s=newest[0], image=newest[1],
+                                                          thumb=newest[2], file=None, annotated=None), label)
+        else:   # the screen moved between the decision and the action: judged once the outcome is in
+            launch.action["before"] = {"t_s": round(newest[0], 3), "kind": "not yet analysed",
+                                       "shows_ad": False}
+            self._pending_before = (newest, decided_on, label)
+
+    def _file_before(self, launch: Launch, before: Frame, label: str = "before tap") -> None:
+        before.keep = label
         launch.action["before"] = {"t_s": round(before.t_s, 3), "kind": before.kind,
-                                   "shows_ad": before.is_ad or timeline.is_candidate(before),
+                                   "shows_ad": before.is_ad or timeline.is_candidate(before)
+                                   or before.analysis.shake is not None,
                                    "countdown": before.analysis.countdown.seconds
                                    if before.analysis.countdown and not before.recognised_from else None,
                                    "recognised_from": before.recognised_from,
@@ -207,14 +224,14 @@ class Prober:
         """Analyse the frame taken before the tap that differed from the one acted on."""
         if self._pending_before is None:
             return
-        (t_s, image, thumb), decided_on = self._pending_before
+        (t_s, image, thumb), decided_on, label = self._pending_before
         self._pending_before = None
         frame = watcher.analyse(t_s, image, thumb, foreground=decided_on.foreground)
         frame.before_main = decided_on.before_main and not frame.jump \
             and not framediff.same_screen(thumb, self.main_thumb)
         if frame.before_main and frame.has_ad_cue:
             timeline.mark_ad(frame, timeline.CUE_BEFORE_MAIN, self.rules)
-        self._file_before(launch, frame)
+        self._file_before(launch, frame, label)
 
     def _deny_permission(self, launch: Launch, frame: Frame) -> bool:
         """Tap the least-privilege answer of a permission prompt; True if one was tapped."""
@@ -226,25 +243,40 @@ class Prober:
         launch.note(frame.t_s, "permission_denied", deny.text)
         return True
 
-    def _run(self, index: int, kind: str, body) -> Launch:
+    def _run(self, index: int, kind: str, body, prepare=None, profile: str | None = None) -> Launch:
         started = time.monotonic()
         self.device.moment = f"launch {index} ({kind})"
-        launch, watcher = Launch(index, kind), None
+        launch, watcher = Launch(index, kind, profile=profile), None
         self._pending_before = None
         try:
-            watcher = self._launch(launch)
-            body(launch, watcher)
+            try:
+                watcher = self._launch(launch, prepare)
+                body(launch, watcher)
+            finally:
+                if prepare is not None:
+                    self._disarm(launch)
             self._settle_before(launch, watcher)
-        except DeviceLost as exc:
+        except (DeviceLost, AppMissing) as exc:     # nothing more can be done on this device
             launch.lost, launch.failure = str(exc)[:300], exc
             launch.error = launch.lost
-            launch.outcome = "not finished: device lost"
+            launch.outcome = "not finished: " + ("app not installed" if isinstance(exc, AppMissing)
+                                                 else "device lost")
         except AppCrashed as exc:
             self._crashed(launch, watcher, exc)
         except DeviceError as exc:
             launch.error = str(exc)[:300]
             launch.outcome = launch.outcome or "error"
         return self._finish(launch, watcher, started)
+
+    def _disarm(self, launch: Launch) -> None:
+        """Hand the motion sensors back, whatever came of the launch (a lost device cannot be asked)."""
+        try:
+            with self.lock:
+                self.device.motion_disarm()
+        except DeviceLost:
+            raise
+        except DeviceError as exc:
+            launch.note(0.0, "motion_disarm_failed", str(exc)[:200])
 
     def _crashed(self, launch: Launch, watcher: Watcher | None, exc: AppCrashed) -> None:
         """Note the crash with what the screen shows now (an error page), else the last frame seen."""
@@ -266,14 +298,16 @@ class Prober:
             launch.note(frame.t_s, "permission", f"{prompt.kind if prompt else '?'}; purpose: {purpose}")
         self._deny_permission(launch, frame)
 
-    def _target(self, frame: Frame, need_close: bool, body: bool) -> bool:
-        """Whether ``frame`` shows what this probe acts on."""
+    def _target(self, frame: Frame, need_close: bool, body: bool, shake: bool = False) -> bool:
+        """Whether ``frame`` shows what this probe acts on (a shake acts on a shake cue too)."""
         if need_close:
             return frame.is_ad and bool(frame.analysis.close_controls)
+        if shake and frame.analysis.shake is not None:
+            return True
         return frame.is_ad or (body and self.splash_candidate and timeline.is_candidate(frame))
 
     def _wait_for_target(self, launch: Launch, watcher: Watcher, frames, need_close: bool = False,
-                         body: bool = False) -> Frame | None:
+                         body: bool = False, shake: bool = False) -> Frame | None:
         """The first frame showing the target that the screen confirms: nothing moved since.
 
         Confirmed by the newest screenshot showing the same screen (a countdown may tick; no second
@@ -290,8 +324,9 @@ class Prober:
                 self._note_permission(launch, frame)
                 previous = None
                 continue
-            if self._target(frame, need_close, body):
-                if frame.recognised_from or (previous is not None and _same_layout(previous, frame)):
+            if self._target(frame, need_close, body, shake):
+                # A motion aims at no control: the screenshot taken right before it is its proof.
+                if shake or frame.recognised_from or (previous is not None and _same_layout(previous, frame)):
                     return frame
                 newest = watcher.sampler.newest() if watcher.sampler else None
                 if newest and newest[0] > frame.t_s and framediff.same_screen(frame.thumb, newest[2]):
@@ -299,7 +334,7 @@ class Prober:
                 previous = frame
             else:
                 previous = None
-            if frame.is_ad or self._target(frame, False, body):
+            if frame.is_ad or self._target(frame, False, body, shake):
                 ad_seen_at = frame.t_s if ad_seen_at is None else ad_seen_at
                 last_ad_at = frame.t_s
             elif last_ad_at is not None and frame.t_s - last_ad_at >= s.settle_s:
@@ -309,11 +344,11 @@ class Prober:
         return None
 
     @staticmethod
-    def _no_target_outcome(launch: Launch, need_close: bool) -> str:
+    def _no_target_outcome(launch: Launch, need_close: bool, act: str = "tapped") -> str:
         if launch.ad_frames:
             if need_close and not any(f.analysis.close_controls for f in launch.ad_frames):
                 return "no close control to tap"
-            return "ad gone before it could be tapped"
+            return f"ad gone before it could be {act}"
         return "no ad seen"
 
     # -- the probes -----------------------------------------------------------------------------
@@ -391,12 +426,14 @@ class Prober:
 
     def _recognise(self, thumb) -> Frame | None:
         """An ad frame of the observe launch that ``thumb`` shows again: the same screen, and nothing
-        changed where that frame has a close control (not a cell: a control that comes late or fades
+        changed where any of them has a close control (not a cell: a control that comes late or fades
         in is not there yet; a countdown that ticked inside it is another known frame, or analysed)."""
+        # Where any known ad frame had a close control: a frame without one (the ad before its close
+        # came, or a ✕ growing from nothing) is that frame again only while that place is unchanged too.
+        places = [framediff.region(c.box, thumb) for known in self.known_ads for c in known.analysis.close_controls]
         for known in self.known_ads:
             if framediff.same_screen(thumb, known.thumb) and not any(
-                    framediff.changed(thumb[rows, cols], known.thumb[rows, cols])
-                    for rows, cols in (framediff.region(c.box, thumb) for c in known.analysis.close_controls)):
+                    framediff.changed(thumb[rows, cols], known.thumb[rows, cols]) for rows, cols in places):
                 return known
         return None
 
@@ -464,20 +501,94 @@ class Prober:
             return
         what = "ad body" if ad.is_ad else "splash body"
         tap_t = self._tap(launch, watcher, ad, *point, target=what)
-        launch.outcome = "frames ended before the outcome was seen"
+        launch.outcome = self._watch_for_jump(launch, frames, tap_t, "after tap")
+
+    def _watch_for_jump(self, launch: Launch, frames, since_s: float, first_label: str) -> str:
+        """Record the frames after an action (taken after ``since_s``) until a jump or ``jump_watch_s``."""
         for frame in frames:
-            if frame.t_s <= tap_t:
+            if frame.t_s <= since_s:
                 continue
             first = not launch.frames_after_tap()
-            frame.keep = frame.keep or ("after tap" if first else "jump" if frame.jump else None)
+            frame.keep = frame.keep or (first_label if first else "jump" if frame.jump else None)
             self._record(launch, frame)
             if frame.jump:
                 launch.note(frame.t_s, "jump", frame.jump.detail)
-                launch.outcome = f"jump: {frame.jump.detail}"
-                return
-            if frame.t_s - tap_t >= s.jump_watch_s:
-                launch.outcome = "no jump"
-                return
+                return f"jump: {frame.jump.detail}"
+            if frame.t_s - since_s >= self.settings.jump_watch_s:
+                return "no jump"
+        return "frames ended before the outcome was seen"
+
+    def shake(self, index: int, profile: MotionProfile) -> Launch:
+        """A launch with motion sensors at rest; once the ad shows, ``profile`` is played on it."""
+        return self._run(index, "shake", lambda launch, watcher: self._shake(launch, watcher, profile),
+                         prepare=lambda: self.device.motion_arm(REST), profile=profile.name)
+
+    def _shake(self, launch: Launch, watcher: Watcher, profile: MotionProfile) -> None:
+        s = self.settings
+        self._motion_on = None
+        frames = self._placed(launch, watcher.frames(s.observe_max_s + profile.duration_s + s.jump_watch_s + 2,
+                                                     self._recognise_shaken))
+        ad = self._wait_for_target(launch, watcher, frames, shake=True)
+        if ad is None:
+            launch.outcome = self._no_target_outcome(launch, need_close=False, act="shaken")
+            return
+        self._motion_on = ad
+        end_t = self._play(launch, watcher, ad, profile)
+        if end_t is None:
+            launch.outcome = "ad gone before it could be shaken (the screen changed before the motion began)"
+            return
+        launch.outcome = self._watch_for_jump(launch, frames, end_t, "after motion")
+        self._remember_ads(launch)
+
+    def _recognise_shaken(self, thumb) -> Frame | None:
+        """A known ad screen (``_recognise``), or the one the motion was played on, seen again: after a
+        motion only a jump matters, which the foreground tells, so the same screen needs no new analysis
+        (on a busy machine one took 4 s, and the watch after the motion is 1.5 s)."""
+        known = self._recognise(thumb)
+        if known is None and self._motion_on is not None and framediff.same_screen(thumb, self._motion_on.thumb):
+            return self._motion_on
+        return known
+
+    def _remember_ads(self, launch: Launch) -> None:
+        """A shake launch's analysed ad frames, to be known again at a glance by the next launches
+        (a plan of shake launches only has no observe launch to learn them from)."""
+        known = {id(f.analysis) for f in self.known_ads}
+        for frame in launch.ad_frames:
+            if frame.recognised_from is None and not frame.jump and frame.thumb is not None \
+                    and id(frame.analysis) not in known:
+                known.add(id(frame.analysis))
+                self.known_ads.append(frame)
+
+    def _play(self, launch: Launch, watcher: Watcher, decided_on: Frame, profile: MotionProfile) -> float | None:
+        """Play ``profile`` with the device held throughout; record the proof frame and what was played.
+
+        Returns when the motion ended (s since launch): frames taken later show what came of it; None
+        when the screen had changed before it could begin (on a busy machine the ad may be over by the
+        time its first frame is analysed): a motion then proves nothing.
+        """
+        spec = self.rules["SHAKE_JUMP"]
+        with self.lock:
+            shot_s = watcher.now_s()
+            image = self.device.frame_bytes()
+            newest = watcher.sampler.publish(shot_s, image) if watcher.sampler else None
+            if newest is not None and not framediff.same_screen(decided_on.thumb, newest[2]):
+                return None
+            started_s = watcher.now_s()
+            sent, stopped = motion_player.play(self.device, profile, watcher.baseline)
+            t_s = watcher.now_s()
+        played = summarise(profile.name, sent, spec["min_acceleration_ms2"], stopped)
+        launch.action = {"type": "shake", "target": f"motion '{profile.name}'", "profile": profile.name,
+                         "description": profile.description, "gentle": profile.gentle,
+                         "how": self.device.motion_support(), "started_s": round(started_s, 3),
+                         "t_s": math.floor(t_s * 1000) / 1000, "played": played.to_dict(),
+                         "below_floor": below_floor(played, spec["min_acceleration_ms2"], spec["min_rotation_deg"],
+                                                    spec["min_duration_s"])}
+        self._prove_before(launch, decided_on, newest, "before motion")
+        launch.note(started_s, "motion", f"{profile.name}: {played.readings} readings in {played.motion_s:.2f} s "
+                    f"({played.rate_hz:.0f}/s), peak {played.peak_linear_ms2:.1f} m/s², {played.rotation_deg:.0f}°")
+        if stopped:
+            launch.note(t_s, "motion_stopped", stopped)
+        return t_s
 
 
 def date_first_close(launch: Launch, history) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vision.types import Box, CloseControl, Finding, ScreenAnalysis
+from vision.types import Box, CloseControl, Finding, ScreenAnalysis, ShakeCue
 
 
 def _box(box: Box | None) -> list[int] | None:
@@ -24,6 +24,13 @@ def control_dict(control: CloseControl) -> dict:
         "touch_bbox": _box(control.touch_box), "touch_size_dp": _pair(control.touch_size_dp),
         "source": control.source,
     }
+
+
+def shake_dict(cue: ShakeCue | None) -> dict | None:
+    if cue is None:
+        return None
+    return {"bbox": cue.box.to_list(), "text": cue.text, "result_text": cue.result_text,
+            "result_bbox": _box(cue.result_box)}
 
 
 def finding_dict(finding: Finding) -> dict:
@@ -54,6 +61,7 @@ def analysis_dict(image: str, analysis: ScreenAnalysis) -> dict:
             "purpose_overlay": None if perm.purpose_overlay is None else {
                 "bbox": perm.purpose_overlay.box.to_list(), "text": perm.purpose_overlay.text}},
         "card": _box(analysis.card),
+        "shake": shake_dict(analysis.shake),
         "findings": [finding_dict(f) for f in analysis.findings],
         "texts": [{"bbox": t.box.to_list(), "text": t.text, "confidence": t.confidence}
                   for t in analysis.texts],

@@ -23,6 +23,7 @@ from crawler.live import framediff
 from crawler.live.devicelock import DeviceLock
 from vision import Display, analyze
 from vision.controls import AdCues, find_ad_cues
+from vision.inapp import inapp_sheet
 from vision.rules import RuleProfile
 from vision.types import ScreenAnalysis
 
@@ -48,6 +49,8 @@ class Frame:
     close_since_s: float | None = None   # when its close control first showed, from the frames between
     analysed_t_s: float | None = None    # when the frame its analysis was made on was taken (a repeat's is older)
     recognised_from: str | None = None   # not analysed: the same screen as this analysed frame of a past launch
+    #: when its screenshot came back (s since launch): the screen was captured between ``t_s`` and this
+    returned_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.analysed_t_s is None:
@@ -63,9 +66,9 @@ class Frame:
 
     @property
     def has_ad_cue(self) -> bool:
-        """An ad label, countdown, jump button or close control is on screen."""
+        """An ad label, countdown, jump button, close control or shake cue (摇一摇) is on screen."""
         a = self.analysis
-        if a.ad_label or a.countdown or a.jump_buttons or a.close_controls:
+        if a.ad_label or a.countdown or a.jump_buttons or a.close_controls or a.shake:
             return True
         cues = self.text_cues
         return bool(cues.ad_label or cues.countdown or cues.jump_buttons or cues.close_controls)
@@ -96,6 +99,13 @@ class SamplerStats:
         return round((len(inside) - 1) / (inside[-1] - inside[0]), 2) if len(inside) > 2 else None
 
 
+def taken_after(device: Device, asked: float) -> float:
+    """When a frame asked for at ``asked`` (monotonic) was taken at the earliest: then, or earlier for
+    a frame of a stream (taken before it was asked for; ``Device.frame_taken_after_s``)."""
+    after = getattr(device, "frame_taken_after_s", None)
+    return asked if after is None else min(asked, after)
+
+
 class FrameSampler:
     """Takes screenshots in a background thread; ``latest()`` gives the newest (t_s, image bytes, thumbnail)."""
 
@@ -104,6 +114,9 @@ class FrameSampler:
         self.stats = SamplerStats(started_s=time.monotonic())
         self._latest: tuple[float, bytes, np.ndarray | None] | None = None
         self.history: list[tuple[float, np.ndarray | None]] = []    # (t_s, thumbnail) of every frame taken
+        #: t_s -> when that screenshot came back: what a frame shows was on screen somewhere in between,
+        #: an interval that grows to seconds on a busy machine and bounds every time read off the frames
+        self.returned_s: dict[float, float] = {}
         #: (t_s, image, thumbnail) of each frame that changed from the one before it: what a busy watcher
         #: skipped can be analysed after the fact
         self.keyframes: list[tuple[float, bytes, np.ndarray | None]] = []
@@ -130,7 +143,7 @@ class FrameSampler:
                     image = self.device.frame_bytes()
                     # Published before the device is let go: a tap waiting for this screenshot then
                     # has it as the newest frame before it (the proof that it landed on the ad).
-                    self.publish(started - self.t0, image)
+                    self.publish(taken_after(self.device, started) - self.t0, image)
             except (DeviceLost, AppCrashed) as exc:
                 self.failure = exc
                 break
@@ -145,9 +158,12 @@ class FrameSampler:
             self._fresh.notify_all()                # a waiting latest() learns at once that no frame comes
 
     def publish(self, t_s: float, image: bytes) -> tuple[float, bytes, np.ndarray | None]:
-        """Add a frame taken at ``t_s`` (by the sampler, or by the prober right before a tap)."""
+        """Add a frame asked for at ``t_s`` and just come back (by the sampler, or by the prober right
+        before a tap)."""
+        returned_s = time.monotonic() - self.t0
         thumb = framediff.thumbnail(image)      # a few ms at 1/8 scale; kept to date changes later
         with self._fresh:
+            self.returned_s[t_s] = returned_s
             self._latest = (t_s, image, thumb)
             self.history.append((t_s, thumb))
             if not self.keyframes or framediff.changed(self.keyframes[-1][2], thumb):
@@ -208,29 +224,44 @@ class Watcher:
                 if known is not None and (last is None or last.recognised_from is None
                                           or framediff.changed(last.thumb, thumb)
                                           or last_t - last.t_s >= REPEAT_EVERY_S):
-                    foreground, jump = self._foreground()
+                    foreground, jump = self._foreground(known.analysis)
                     last = dataclasses.replace(
                         known, t_s=last_t, image=image, thumb=thumb, foreground=foreground, jump=jump,
                         file=None, annotated=None, keep=None, analysed_t_s=None, before_main=None,
-                        close_since_s=None, recognised_from=f"the frame analysed at {known.t_s:.2f} s")
+                        close_since_s=None, recognised_from=f"the frame analysed at {known.t_s:.2f} s",
+                        returned_s=sampler.returned_s.get(last_t))
                     yield last
                     continue
                 if last is not None and not framediff.changed(last.thumb, thumb):
                     if last_t - last.t_s >= REPEAT_EVERY_S:
                         # The same screen: no new analysis, but a fresh look at who is in front.
-                        foreground, jump = self._foreground()
+                        foreground, jump = self._foreground(last.analysis)
                         last = dataclasses.replace(last, t_s=last_t, image=image, foreground=foreground,
-                                                   jump=jump, file=None, annotated=None, keep=None)
+                                                   jump=jump, file=None, annotated=None, keep=None,
+                                                   returned_s=sampler.returned_s.get(last_t))
                         yield last
                     continue
                 last = self.analyse(last_t, image, thumb)
                 sampler.stats.analysed += 1
                 yield last
 
-    def _foreground(self) -> tuple[Foreground, Jump | None]:
+    def _foreground(self, analysis: ScreenAnalysis) -> tuple[Foreground, Jump | None]:
         with self.lock:
             foreground = self.device.foreground()
-        return foreground, foreground.jump_since(self.baseline) if self.baseline else None
+        return foreground, self._jump(foreground, analysis)
+
+    def _jump(self, foreground: Foreground, analysis: ScreenAnalysis) -> Jump | None:
+        """A jump by who is in front, or, on iOS, by what the screen shows: an App Store sheet or an
+        in-app Safari keeps the app's bundle id in front (``vision.inapp``)."""
+        if self.baseline is None:
+            return None
+        jump = foreground.jump_since(self.baseline)
+        if jump or self.device.platform != "ios" or not foreground.known:
+            return jump
+        sheet = inapp_sheet(analysis.texts, analysis.size_px)
+        if sheet is None:
+            return jump
+        return Jump(True, sheet.kind, f"{sheet.detail}, {foreground.package} still in front")
 
     def analyse(self, t_s: float, image_bytes: bytes, thumb: np.ndarray | None = None,
                 foreground: Foreground | None = None) -> Frame:
@@ -240,12 +271,13 @@ class Watcher:
                           self.display.status_bar_dp, self.display.gesture_bar_dp)
         analysis = analyze(image, display, rules=self.rules)
         if foreground is None:
-            foreground, jump = self._foreground()
+            foreground, jump = self._foreground(analysis)
         else:
-            jump = foreground.jump_since(self.baseline) if self.baseline else None
+            jump = self._jump(foreground, analysis)
         if thumb is None:
             thumb = framediff.thumbnail(image_bytes)
-        return Frame(t_s, image_bytes, analysis, foreground, jump, thumb)
+        returned_s = self.sampler.returned_s.get(t_s) if self.sampler else None
+        return Frame(t_s, image_bytes, analysis, foreground, jump, thumb, returned_s=returned_s)
 
 
 def first_shown_s(history: list[tuple[float, np.ndarray | None]], without: Frame, with_: Frame,

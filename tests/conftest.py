@@ -32,5 +32,9 @@ def fixture_apps() -> FixtureSite:
 def web_device(appium_server):
     from crawler.devices.web import WebDevice
 
-    with WebDevice.connect(load_profile("chromium-phone"), appium_server.url) as device:
+    # Tests using it sit minutes apart in the run (test_devices_web early, test_shake_e2e late):
+    # Appium's idle limit (300 s for web sessions) would end the session between them.
+    never_idle_out = {"appium:newCommandTimeout": 0}
+    with WebDevice.connect(load_profile("chromium-phone"), appium_server.url,
+                           capabilities=never_idle_out) as device:
         yield device

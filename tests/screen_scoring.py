@@ -75,6 +75,11 @@ class Score:
     misses: list[str] = field(default_factory=list)
     #: The confidence the analyzer gave each control it reported (ambiguous ones left out).
     confidences: list[float] = field(default_factory=list)
+    #: Screens labelled with a shake cue (摇一摇), those whose cue was found in its place with its
+    #: result stated or not as labelled, and the screens without one on which a cue was found.
+    shake_screens: int = 0
+    shake_right: int = 0
+    shake_false: list[str] = field(default_factory=list)
 
     @property
     def close_precision(self) -> float:
@@ -120,6 +125,7 @@ class Score:
                                f" {analysis.screen.reasons}")
         self._label(truth, analysis)
         self._permission(truth, analysis)
+        self._shake(truth, analysis)
 
     def _label(self, truth: dict, analysis: ScreenAnalysis) -> None:
         want, got = truth["ad_label"], analysis.ad_label
@@ -139,6 +145,22 @@ class Score:
         if not right:
             self.misses.append(f"{truth['image']}: permission {got and (got.kind, got.purpose_overlay is not None)}"
                                f" != {want and (want['kind'], want['purpose_overlay'])}")
+
+    def _shake(self, truth: dict, analysis: ScreenAnalysis) -> None:
+        """A truth without a ``shake`` label shows no shake cue."""
+        want, got = truth.get("shake"), analysis.shake
+        if want is None:
+            if got is not None:
+                self.shake_false.append(truth["image"])
+                self.misses.append(f"{truth['image']}: shake cue {got.text!r} found on a screen without one")
+            return
+        self.shake_screens += 1
+        right = (got is not None and boxes_match(got.box, Box(*want["bbox"]))
+                 and got.result_stated == (want["result_text"] is not None))
+        self.shake_right += right
+        if not right:
+            self.misses.append(f"{truth['image']}: shake cue {got and (got.text, got.result_text)!r} != "
+                               f"{(want['text'], want['result_text'])!r}")
 
     @staticmethod
     def _rate(right: int, total: int) -> float:
@@ -161,4 +183,5 @@ class Score:
                 f"permission {self.share(self.permission_right):.3f}; ads/pop-ups recognised "
                 f"{self.overlay_rate:.3f} of {self.overlay_screens}; ordinary screens clean "
                 f"{self.normal_clean_rate:.3f} of {self.normal_screens}; permission prompts right "
-                f"{self.prompts_right} of {self.permission_screens}")
+                f"{self.prompts_right} of {self.permission_screens}; shake cues right {self.shake_right} of "
+                f"{self.shake_screens}, found where none is {len(self.shake_false)}")

@@ -188,14 +188,14 @@ def test_popup_closes_with_its_x(web_device, fixture_apps):
 
 def test_every_fixture_app_loads(web_device, fixture_apps):
     apps = fixture_apps.apps()
-    assert len(apps) == 19
+    assert len(apps) == 24
     for app in apps:
         base = launch(web_device, fixture_apps, app)
         assert base.package == fixture_apps.app_origin, app
         assert web_device.driver.execute_script("return document.getElementById('statusbar') !== null"), app
 
 
-def test_fade_close_pill_shows_and_takes_taps_only_after_3_5_s(web_device, fixture_apps):
+def test_fade_close_pill_shows_and_takes_taps_only_after_4_s(web_device, fixture_apps):
     launch(web_device, fixture_apps, "fade_close")
     style = "const e = document.querySelector('#splash .skip'); const s = getComputedStyle(e);" \
             "return [s.opacity, s.pointerEvents, (window.__events.find(x => x.type === 'close_shown') || {}).t_ms]"
@@ -203,12 +203,23 @@ def test_fade_close_pill_shows_and_takes_taps_only_after_3_5_s(web_device, fixtu
     assert float(opacity) == 0 and pointer == "none" and shown_ms is None
     assert wait_for(lambda: web_device.driver.execute_script(style)[2] is not None, 6.0)
     opacity, pointer, shown_ms = web_device.driver.execute_script(style)
-    assert 3400 <= shown_ms <= 4500 and pointer == "auto"
+    assert 3900 <= shown_ms <= 5000 and pointer == "auto"
 
 
 def test_photo_ad_frames_are_jpeg_and_smaller_than_png(web_device, fixture_apps):
-    launch(web_device, fixture_apps, "fade_close")      # a 6 s photo-like ad
+    launch(web_device, fixture_apps, "fade_close")      # a 7 s photo-like ad
     jpeg, png = web_device.frame_bytes(), web_device.screenshot_png()
     assert jpeg[:3] == b"\xff\xd8\xff" and png[:4] == b"\x89PNG"
     assert decode_png(jpeg).shape == decode_png(png).shape
     assert len(jpeg) < len(png) / 2
+
+
+
+def test_the_session_asks_appium_to_outlive_a_minute_without_commands():
+    # A video ad's frames are analysed after the watch with nothing asked of the phone; Appium's
+    # default newCommandTimeout (60 s) ended the session of a busy machine there. (The chromium
+    # driver does not echo the capability back, so the request itself is what can be checked.)
+    from crawler.devices.web import web_capabilities
+    from crawler.profiles import load_profile
+    caps = web_capabilities(load_profile("chromium-phone"), "/tmp/x", 9515)
+    assert caps["appium:newCommandTimeout"] >= 300

@@ -60,6 +60,7 @@ def test_screen_kind_ad_label_and_permission(score):
     assert score.share(score.kind_right) >= 0.95, score.summary()
     assert score.share(score.label_right) >= 0.95, score.summary()
     assert score.share(score.permission_right) >= 0.95, score.summary()
+    assert score.shake_false == [], score.summary()     # no shake ad among them: no shake cue found
 
 
 def test_scores_hold_when_the_same_screens_are_re_encoded_cropped_or_shifted(nuisance_score):
@@ -88,6 +89,8 @@ def test_designs_the_analyzer_was_not_built_on_stay_above_their_floor():
     assert score.share(score.kind_right) >= 0.90, score.summary()
     assert score.share(score.label_right) >= 0.92, score.summary()
     assert score.share(score.permission_right) >= 0.95, score.summary()
+    # One of them is a shake ad (摇一摇 over 跳转详情页或第三方应用): its cue and result, and no cue elsewhere.
+    assert score.shake_right == score.shake_screens == 1 and score.shake_false == [], score.summary()
 
 
 def test_screenshots_of_unknown_density_are_judged_nearly_as_well():

@@ -130,7 +130,8 @@ def test_a_late_close_is_dated_by_the_frames_between_two_analysed_ones():
 
 def test_a_known_ad_screen_is_recognised_only_with_its_close_control_in_place():
     """Later launches know the observe launch's ad frames from a thumbnail; a frame where the pill has
-    not come yet (a ring in its place) is not the frame with the pill."""
+    not come yet (a ring in its place) is not the frame with the pill, and a frame without a close is
+    the known one without it only while nothing changed where a close showed in any known frame."""
     from crawler.probes import Prober
     from crawler.profiles import load_profile
     from crawler.watch import Frame
@@ -158,7 +159,14 @@ def test_a_known_ad_screen_is_recognised_only_with_its_close_control_in_place():
     faint = cv2.addWeighted(screen(True, "3"), 0.3, screen(False, "3"), 0.7, 0)      # a pill fading in
     assert prober._recognise(framediff.thumbnail(_jpeg(faint))) is not with_pill
     assert prober._recognise(framediff.thumbnail(_jpeg(screen(True, "2")))) is not with_pill   # ticked: analyse
-    assert prober._recognise(framediff.thumbnail(_jpeg(screen(False, "6")))) is ring_only
+    assert prober._recognise(framediff.thumbnail(_jpeg(screen(False, "7")))) is ring_only
+    # Where the pill will show, something changed: a ✕ growing there, or a ring that ticked, is analysed.
+    assert prober._recognise(framediff.thumbnail(_jpeg(screen(False, "6")))) is None
+    growing = screen(False, "7")                    # a ✕ in a dark disc, at 40% of its size
+    cv2.circle(growing, (900, 147), 19, (40, 40, 40), -1)
+    cv2.line(growing, (892, 139), (908, 155), (255, 255, 255), 2)
+    cv2.line(growing, (908, 139), (892, 155), (255, 255, 255), 2)
+    assert prober._recognise(framediff.thumbnail(_jpeg(growing))) is None
     assert prober._recognise(framediff.thumbnail(_jpeg(np.full((2402, 1082, 3), 240, np.uint8)))) is None
 
     # Seen live: the observe launch analysed the pill a tenth of a second into its fade-in and found it;

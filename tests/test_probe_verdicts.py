@@ -4,6 +4,7 @@ Launches are built by hand here (the frames a slow or a fast crawler would have 
 app), so every timing can be tried; tests/test_check_e2e.py proves the same on the Chromium phone.
 """
 
+import dataclasses
 import itertools
 
 import pytest
@@ -126,6 +127,28 @@ def test_close_tap_whose_frame_before_does_not_show_the_ad_is_inconclusive():
     l = launch("close", 5.3, frame(5.0, ad=False), [frame(5.5, False), frame(9.0, False)])
     f = close_effective(l, RULES, SETTINGS)
     assert f.verdict == "inconclusive" and "not proven" in f.message
+
+
+def unknown_front(f: Frame) -> Frame:
+    """The frame as a phone gives it while the device names no app in front (appium-adb's null
+    package during a window transition): who was in front is not known."""
+    return dataclasses.replace(f, foreground=Foreground("android", "unknown (no window has focus)", ""), jump=None)
+
+
+def test_frames_whose_front_is_unknown_prove_no_stay():
+    # A body tap on an ad that stays, but the phone named no app in front after the tap: a jump to
+    # a store would look the same until a frame says who is in front.
+    body = launch("body_tap", 1.0, frame(0.8, True), [unknown_front(frame(t, True)) for t in (1.2, 1.8, 2.7)],
+                  "ad body")
+    jumped, why = body_outcome(body, SETTINGS)
+    assert jumped is None and "who was in front" in why
+    # A close after which the ad went, no frame saying who was in front then.
+    close = launch("close", 1.0, frame(0.8, True), [unknown_front(frame(t, False)) for t in (1.2, 1.7, 2.3, 3.0, 3.8, 4.5)])
+    f = close_effective(close, RULES, SETTINGS)
+    assert f.verdict == "inconclusive" and "which app was in front" in f.message
+    # The same with the front known: a pass each.
+    known = launch("close", 1.0, frame(0.8, True), [frame(t, False) for t in (1.2, 1.7, 2.3, 3.0, 3.8, 4.5)])
+    assert close_effective(known, RULES, SETTINGS).verdict == "pass"
 
 
 def test_close_that_jumps_or_comes_back_is_a_violation():
@@ -257,3 +280,50 @@ def test_a_repop_that_hid_the_dismissal_from_the_analysis_is_seen_in_the_samples
                  for t in np.arange(1.1, 10.0, 0.3)]
     f = close_effective(l, RULES, SETTINGS)
     assert f.verdict == "violation" and "came back" in f.message, f.message
+
+
+# -- a close control is dated by when its screenshots were asked for and came back -----------------
+
+def _late_close_launch(close_at_s: float, ask_every_s: float, latency_s: float) -> Launch:
+    """The observe launch of an ad (from t=0) whose close shows at ``close_at_s``, sampled every
+    ``ask_every_s`` by screenshots that each take ``latency_s`` and capture the screen as it comes back."""
+    frames, samples, returned = [], [], {}
+    for t in frame_times(0.0, ask_every_s, 8.0):
+        shot = frame(t, ad=True)
+        if t + latency_s < close_at_s:      # captured before the close came
+            shot = Frame(t, b"", ScreenAnalysis((1082, 2402), 2.625, ScreenKind("splash_ad", 0.9)), APP, None)
+        shot.returned_s = round(t + latency_s, 3)
+        frames.append(shot)
+        samples.append((t, None))
+        returned[t] = shot.returned_s
+    frames.append(Frame(8.5, b"", ScreenAnalysis((1082, 2402), 2.625, ScreenKind("normal", 0.9)), APP, None))
+    return Launch(1, "observe", frames=frames, samples=samples, sample_returned_s=returned)
+
+
+@pytest.mark.parametrize("close_at_s, ask_every_s, latency_s, verdict", [
+    (4.0, 0.2, 0.1, "violation"),       # an idle machine: dated to a fifth of a second
+    (1.0, 0.2, 0.1, "pass"),
+    # A busy machine: a screenshot asked for at 2.0 s comes back at 4.0 s showing the close. Dated by
+    # when it was asked for, a close shown at 3.9 s would pass; it can only be said it came between.
+    (3.9, 2.0, 2.0, "inconclusive"),
+    (2.5, 1.6, 1.6, "inconclusive"),
+    (1.0, 1.0, 0.5, "pass"),
+])
+def test_a_close_is_dated_between_a_screenshot_asked_for_and_its_return(close_at_s, ask_every_s, latency_s, verdict):
+    observe = _late_close_launch(close_at_s, ask_every_s, latency_s)
+    found = next(f for f in judge_launches([observe], RULES, SETTINGS) if f.rule == "CLOSE_PRESENT")
+    assert found.verdict == verdict, found.message
+    assert found.evidence["delay_least_s"] <= close_at_s <= found.evidence["delay_most_s"] + latency_s
+
+
+def test_a_dismissal_seen_only_in_a_screenshot_that_came_back_late_is_not_a_pass():
+    # Asked for 0.5 s after the tap, the first screenshot without the ad came back 3.5 s after it: the
+    # ad may have gone at any moment up to then, past the 2 s the close has.
+    after = [1.5, 2.5, 3.5, 4.5, 5.0]
+    quick = launch("close", 1.0, frame(0.8, True), [frame(t, False) for t in after])
+    quick.sample_returned_s = {t: t + 0.1 for t in after}
+    assert close_effective(quick, RULES, SETTINGS).verdict == "pass"
+    slow = launch("close", 1.0, frame(0.8, True), [frame(t, False) for t in after])
+    slow.sample_returned_s = {**quick.sample_returned_s, 1.5: 4.5}
+    found = close_effective(slow, RULES, SETTINGS)
+    assert found.verdict == "inconclusive" and "came back 3.5 s after" in found.message

@@ -7,11 +7,11 @@ from vision.analyzer import analyze
 from vision.rules import RuleProfile, load_rule_profile
 from vision.types import (
     AdLabel, Box, CloseControl, Countdown, Display, Finding, JumpButton, PermissionPrompt,
-    PurposeOverlay, ScreenAnalysis, ScreenKind, TextLine,
+    PurposeOverlay, ScreenAnalysis, ScreenKind, ShakeCue, TextLine,
 )
 
 __all__ = [
     "analyze", "RuleProfile", "load_rule_profile", "AdLabel", "Box", "CloseControl", "Countdown",
     "Display", "Finding", "JumpButton", "PermissionPrompt", "PurposeOverlay", "ScreenAnalysis",
-    "ScreenKind", "TextLine",
+    "ScreenKind", "ShakeCue", "TextLine",
 ]

@@ -15,6 +15,7 @@ from vision.controls import AdCues, find_ad_cues, inside_words, is_letter_in, st
 from vision.permission import find_permission_prompt
 from vision.rules import RuleProfile, load_rule_profile
 from vision.screen import classify
+from vision.shake import find_shake_cue
 from vision.types import (Box, CloseControl, Countdown, Display, Finding, ScreenAnalysis, ScreenKind,
                           TextLine, density_or_assumed)
 from vision.verdicts import judge_screen
@@ -100,10 +101,10 @@ def _as_the_tree_says(screen: ScreenKind, controls: list[CloseControl]) -> Scree
 
 
 def _has_cues(lines) -> bool:
-    """Whether any short text speaks of an ad, a close control or a permission prompt."""
+    """Whether any short text speaks of an ad, a close control, a permission prompt or a shake."""
     return any(lexicon.close_label(l.text) or lexicon.ad_label(l.text) or lexicon.permission_button(l.text)
                or lexicon.countdown_seconds(l.text) is not None or lexicon.jump_button(l.text)
-               or lexicon.is_cross_text(l.text) for l in lines)
+               or lexicon.is_cross_text(l.text) or lexicon.shake_cue(l.text) is not None for l in lines)
 
 
 #: A bare number is a countdown only inside a ring or badge at least this big (dp); smaller round
@@ -274,7 +275,8 @@ def decide(evidence: Evidence, image_bgr: np.ndarray, display: Display, hierarch
     notes = _merge_hierarchy(controls, cues, hierarchy_xml, display) if hierarchy_xml else []
     screen = _as_the_tree_says(screen, controls)
     analysis = ScreenAnalysis(size_px=(width, height), density=display.density, screen=screen,
-                              texts=evidence.lines, notes=notes, card=evidence.card)
+                              texts=evidence.lines, notes=notes, card=evidence.card,
+                              shake=find_shake_cue(evidence.lines, width))
     with clock.lap("measure"):
         _fill_ad_parts(analysis, image_bgr, controls, cues, display)
     analysis.permission = permission

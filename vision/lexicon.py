@@ -245,6 +245,29 @@ def external_jump(text: str) -> bool:
     return bool(EXTERNAL_JUMP.search(normalise(text)))
 
 
+#: Words that ask for the phone to be shaken, twisted or turned: the cue of a shake ad ("摇一摇",
+#: "摇动手机", "扭一扭", "Shake your phone"), matched on normalised text. A milkshake or "Shake Shack"
+#: is no cue, nor an app's own "Shake to snooze" or "Shake to undo": English counts on its own, with
+#: the phone, or followed by what an ad offers.
+SHAKE_CUE = re.compile(r"摇一摇|摇摇手机|摇动手机|摇晃手机|晃动手机|晃一晃|扭一扭|扭动手机|转动手机|翻转手机|甩一甩|甩动手机|"
+                       r"^shake(it|now)?$|^shake(your|the)?(phone|device)$|^shake((your|the)?(phone|device))?(?=(to|for)"
+                       r"(learn|open|view|visit|install|download|shop|get|explore|discover|see|find|jump|win|play|claim))")
+#: What a shake ad says shaking does: opens a detail page, another app, a download.
+SHAKE_RESULT = re.compile(r"跳转|详情|第三方|打开|进入|前往|查看|了解|访问|下载|安装|领取|购买|抢购|去看看|浏览|"
+                          r"open|learnmore|visit|goto|view|install|download|shop|details?")
+
+
+def shake_cue(text: str) -> tuple[int, int] | None:
+    """(start, end) of the words asking for a shake in normalised ``text`` ("摇一摇"), else None."""
+    match = SHAKE_CUE.search(normalise(text))
+    return match.span() if match else None
+
+
+def shake_result(text: str) -> bool:
+    """Whether ``text`` says what shaking leads to ("跳转详情页或第三方应用", "Shake to learn more")."""
+    return bool(SHAKE_RESULT.search(normalise(text)))
+
+
 def permission_kind(text: str) -> str | None:
     """The permission a prompt's text asks for, if it is a permission question."""
     if not PERMISSION_QUESTION.search(text):

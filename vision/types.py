@@ -169,6 +169,21 @@ class JumpButton:
 
 
 @dataclass
+class ShakeCue:
+    """A shake ad's cue ("摇一摇", "摇动手机", "扭一扭", "Shake your phone") and, when the ad states it
+    next to the cue, what shaking leads to ("跳转详情页或第三方应用")."""
+
+    box: Box
+    text: str
+    result_text: str | None = None
+    result_box: Box | None = None
+
+    @property
+    def result_stated(self) -> bool:
+        return self.result_text is not None
+
+
+@dataclass
 class PurposeOverlay:
     box: Box
     text: str
@@ -214,6 +229,7 @@ class ScreenAnalysis:
     jump_buttons: list[JumpButton] = field(default_factory=list)
     permission: PermissionPrompt | None = None
     card: Box | None = None            # a modal card over a dimmed backdrop, when there is one
+    shake: ShakeCue | None = None      # a shake ad's cue (摇一摇), on any kind of screen
     findings: list[Finding] = field(default_factory=list)
     texts: list[TextLine] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)

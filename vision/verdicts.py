@@ -1,6 +1,7 @@
 """Judging one screen against the rules a single frame can decide.
 
-CLOSE_PRESENT, CLOSE_SIZE, CLOSE_CONTRAST, CLOSE_POSITION, AD_LABEL and PERMISSION_PURPOSE. Where a
+CLOSE_PRESENT, CLOSE_SIZE, CLOSE_CONTRAST, CLOSE_POSITION, AD_LABEL and PERMISSION_PURPOSE, and of
+SHAKE_JUMP what a picture can say: whether a shake cue states what shaking does. Where a
 screen offers several close controls, a rule passes when at least one control passes it: a person needs
 one good way out. Every finding carries its numbers, the threshold and the clause it rests on.
 """
@@ -144,6 +145,24 @@ def _permission_finding(analysis: ScreenAnalysis, rules: RuleProfile) -> Finding
                    permission=prompt.kind, bbox=prompt.box.to_list())
 
 
+def shake_cue_finding(analysis: ScreenAnalysis, rules: RuleProfile) -> Finding | None:
+    """SHAKE_JUMP as far as one frame can tell: a cue without its result is a warning; with it,
+    whether a gentle motion already jumps is for a live check on a device that can be shaken."""
+    cue = analysis.shake
+    if cue is None:
+        return None
+    evidence = dict(cue_text=cue.text, cue_bbox=cue.box.to_list(), result_text=cue.result_text,
+                    result_bbox=cue.result_box.to_list() if cue.result_box else None)
+    if not cue.result_stated:
+        return finding(rules, "SHAKE_JUMP", "warning", f"摇一摇提示“{cue.text}”未说明摇动后的结果（如跳转详情页或第三方应用）",
+                       f"shake cue '{cue.text}' does not say what shaking does (e.g. opens a detail page or "
+                       "another app)", **evidence)
+    return finding(rules, "SHAKE_JUMP", "inconclusive",
+                   f"摇一摇提示“{cue.text}”说明了结果“{cue.result_text}”；轻微晃动是否即跳转需在可输入传感器的设备上实测",
+                   f"shake cue '{cue.text}' states its result '{cue.result_text}'; whether a gentle motion "
+                   "already jumps needs a live check on a device that accepts motion input", **evidence)
+
+
 def judge_screen(analysis: ScreenAnalysis, rules: RuleProfile) -> list[Finding]:
     """The findings one screenshot supports, given what the analyzer found on it."""
     findings: list[Finding] = []
@@ -153,4 +172,6 @@ def judge_screen(analysis: ScreenAnalysis, rules: RuleProfile) -> list[Finding]:
             findings.append(label)
     if (purpose := _permission_finding(analysis, rules)) is not None:
         findings.append(purpose)
+    if (shake := shake_cue_finding(analysis, rules)) is not None:
+        findings.append(shake)
     return findings

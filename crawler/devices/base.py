@@ -11,6 +11,7 @@ permission prompts are not jumps (they are what PERMISSION_PURPOSE looks at).
 from __future__ import annotations
 
 import abc
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,14 +19,18 @@ import cv2
 import numpy as np
 from selenium.common.exceptions import WebDriverException
 
-from crawler.devices.faults import (AppCrashed, DeviceError, DeviceLost, crash_cause,  # noqa: F401 (re-export)
-                                    guarded, lost_cause, server_label)
+from crawler.devices.faults import (AppCrashed, AppMissing, DeviceError, DeviceLost,  # noqa: F401 (re-export)
+                                    crash_cause, first_line, guarded, lost_cause, server_label)
 from crawler.profiles import DeviceProfile
 
 Platform = Literal["android", "ios", "web"]
 #: Appium's app states (``query_app_state``): 0 not installed, 1 not running, 3 background, 4 foreground.
 APP_STATE_NOT_RUNNING = 1
-JumpKind = Literal["none", "other_app", "browser", "store", "ad_activity", "other_origin", "new_window"]
+APP_STATE_FOREGROUND = 4
+JumpKind = Literal["none", "unknown", "other_app", "browser", "store", "ad_activity", "other_origin",
+                   "new_window"]
+#: How long a launched app may take to come to the front before the launch counts as failed.
+LAUNCH_TIMEOUT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class Foreground:
     ``identity`` is a readable one-line id: ``package/activity`` (Android), the bundle id (iOS) or the
     current URL (web). ``package`` is what owns the screen: Android package, iOS bundle id, or the web
     page's origin (scheme://host:port). ``window_count`` counts browser windows/tabs (1 on phones).
+    An empty ``package`` means the device did not say (appium-adb gives a null package while a window
+    transition runs or the lock screen shows): unknown, never a jump, never proof of staying either.
     """
 
     platform: Platform
@@ -42,6 +49,14 @@ class Foreground:
     package: str
     activity: str | None = None
     window_count: int = 1
+
+    @classmethod
+    def unknown(cls, platform: Platform, why: str) -> Foreground:
+        return cls(platform=platform, identity=f"unknown ({why})", package="")
+
+    @property
+    def known(self) -> bool:
+        return bool(self.package)
 
     def jump_since(self, baseline: Foreground) -> Jump:
         """Whether moving from ``baseline`` (taken in the app right after launch) to here is a jump."""
@@ -68,7 +83,14 @@ class DisplayInfo:
     height_px: int
     density: float | None
     source: str                     # where the numbers came from, e.g. "mobile: deviceInfo"
+    #: System bars as the device reports them (their frames, shown or hidden: a cutout stays), in dp;
+    #: None where the device does not say (the profile's guess is used then).
+    status_bar_dp: float | None = None
+    gesture_bar_dp: float | None = None
+    bars_source: str | None = None
 
+
+CANNOT_SHAKE = "this device cannot be shaken by the tool"
 
 # Android packages that are not the app but also not a jump: system dialogs and the permission prompt.
 SYSTEM_PACKAGES = frozenset({
@@ -102,6 +124,8 @@ def classify_package(package: str) -> JumpKind:
 
 def detect_jump(baseline: Foreground, now: Foreground) -> Jump:
     """Compare ``now`` with the app's ``baseline`` foreground; see the module docstring for "jump"."""
+    if not now.known or not baseline.known:
+        return Jump(False, "unknown", f"who is in front is not known: {(now if not now.known else baseline).identity}")
     if now.window_count > baseline.window_count:
         return Jump(True, "new_window", f"{now.window_count} windows, was {baseline.window_count}")
     if now.package != baseline.package:
@@ -138,10 +162,15 @@ class Device(abc.ABC):
     #: ("Appium at 127.0.0.1:4723 stopped answering during launch 2 (close)"); callers set ``moment``.
     server: str = "the device server"
     moment: str = "setup"
+    #: When the frame the last ``frame_bytes()`` gave was taken at the earliest (``time.monotonic()``),
+    #: where that is before it was asked for (a frame of a stream); None: taken once asked for.
+    frame_taken_after_s: float | None = None
 
     #: The calls of this interface; in every subclass each is wrapped by ``faults.guarded``.
-    CALLS = ("cold_launch", "foreground", "screenshot_png", "frame_bytes", "page_source", "tap", "display_info",
-             "app_running", "element_box")
+    CALLS = ("cold_launch", "foreground", "launch_foreground", "screenshot_png", "frame_bytes", "page_source",
+             "tap", "display_info", "app_running", "element_box", "motion_arm", "motion_set", "motion_disarm")
+    #: What SHAKE_JUMP says of a device whose motion sensors the tool cannot feed.
+    cannot_shake = CANNOT_SHAKE
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -158,6 +187,10 @@ class Device(abc.ABC):
     @abc.abstractmethod
     def foreground(self) -> Foreground:
         """What is in front now."""
+
+    def launch_foreground(self) -> Foreground:
+        """The app in front right after ``cold_launch``: the baseline jumps are judged against."""
+        return self.foreground()
 
     @abc.abstractmethod
     def screenshot_png(self) -> bytes:
@@ -191,6 +224,24 @@ class Device(abc.ABC):
     def close(self) -> None:
         """End the session and free what it holds. Safe to call more than once."""
 
+    # -- motion input (the shake probe); a device that cannot take it keeps these defaults ----------
+    def motion_support(self) -> str | None:
+        """How motion readings reach the app on this device, or None when the tool cannot shake it
+        (then ``cannot_shake`` says why)."""
+        return None
+
+    def motion_arm(self, rest) -> None:
+        """Give the app motion sensors holding ``rest`` (a ``crawler.live.motion.Reading``) from its
+        next launch on: a page sees no ``devicemotion`` unless they are there before it loads."""
+        raise DeviceError(self.cannot_shake)
+
+    def motion_set(self, reading) -> None:
+        """What the motion sensors read from now on (until the next reading)."""
+        raise DeviceError(self.cannot_shake)
+
+    def motion_disarm(self) -> None:
+        """Hand the sensors back (the next launches see none, or the device's own)."""
+
     def __enter__(self) -> Device:
         return self
 
@@ -204,24 +255,74 @@ class DriverDevice(Device):
     def __init__(self, profile: DeviceProfile, driver) -> None:
         self.profile = profile
         self.driver = driver
+        self._in_front: Foreground | None = None    # the app, as it came to the front at launch
 
     @classmethod
-    def _open_appium_session(cls, profile: DeviceProfile, appium_url: str, options, automation: str):
-        """A new Appium session (appium-python-client) with ``options``, as this adapter."""
+    def _open_appium_session(cls, profile: DeviceProfile, server_url: str, options, automation: str, **kwargs):
+        """A new Appium session (appium-python-client) with ``options``, as this adapter (``kwargs`` go
+        to its constructor)."""
         from appium import webdriver as appium_webdriver
 
         try:
-            device = cls(profile, appium_webdriver.Remote(appium_url, options=options))
+            device = cls(profile, appium_webdriver.Remote(server_url, options=options), **kwargs)
         except Exception as exc:      # refused, reset, MaxRetryError, session not created: one line
-            raise session_failed(exc, automation, appium_url) from exc
-        device.server = server_label(appium_url)
+            raise session_failed(exc, automation, server_url) from exc
+        device.server = server_label(server_url)
         return device
+
+    def _app_state(self, app_id: str) -> int:
+        """``mobile: queryAppState`` (both drivers; UiAutomator2 reads ``appId``, XCUITest ``bundleId``)."""
+        return int(self.driver.execute_script("mobile: queryAppState", {"appId": app_id, "bundleId": app_id}))
 
     def _check_alive(self, app_id: str | None, in_front: str) -> None:
         """``AppCrashed`` when another package is in front because the app's process is gone (a crash
-        drops to the launcher or a crash dialog, which would otherwise pass for a jump to another app)."""
-        if app_id and in_front != app_id and self.driver.query_app_state(app_id) <= APP_STATE_NOT_RUNNING:
-            raise AppCrashed(f"the app {app_id} is no longer running ({in_front or 'nothing'} in front)")
+        drops to the launcher or a crash dialog, which would otherwise pass for a jump to another app).
+        An unknown front (empty) proves nothing and is not asked about."""
+        if app_id and in_front and in_front != app_id and self._app_state(app_id) <= APP_STATE_NOT_RUNNING:
+            raise AppCrashed(f"the app {app_id} is no longer running ({in_front} in front)")
+
+    def launch_foreground(self) -> Foreground:
+        return self._in_front or self.foreground()
+
+    def _look(self, check_alive: bool) -> Foreground:
+        """Who is in front (phones), asking whether the app is alive when another app is."""
+        raise NotImplementedError
+
+    def _wait_in_front(self, app_id: str, timeout_s: float = LAUNCH_TIMEOUT_S) -> Foreground:
+        """Wait until ``app_id`` is in front after a launch that returned at once (no ``-W``, no idle wait).
+
+        Its first window is the baseline jumps are judged against; a launcher still in front when the
+        launch command returned would otherwise be the baseline and the app coming up a "jump". A
+        system prompt over the app (a permission asked at start) counts as the app in front.
+        """
+        deadline, now = time.monotonic() + timeout_s, None
+        while time.monotonic() < deadline:
+            # Not asked whether the app is alive: right after the launch command its process may
+            # not be listed yet, and the launcher in front would pass for a crash.
+            now = self._look(check_alive=False)
+            if now.package == app_id:
+                return now
+            if now.package in SYSTEM_PACKAGES and self._app_state(app_id) > APP_STATE_NOT_RUNNING:
+                return Foreground(self.platform, app_id, app_id)
+            time.sleep(0.05)
+        if self._app_state(app_id) <= APP_STATE_NOT_RUNNING:
+            raise AppCrashed(f"the app {app_id} exited right after its launch ({now.identity if now else '?'} "
+                             f"in front)")
+        raise DeviceError(f"the app {app_id} did not come to the front within {timeout_s:g} s after its launch "
+                          f"({now.identity if now else '?'} in front)")
+
+    def _launch_failed(self, app_id: str, exc: Exception) -> Exception:
+        """What a failed launch command means: ``AppMissing`` when the app is not installed (then no
+        launch can work), else a one-line ``DeviceError`` (that launch is inconclusive)."""
+        if lost_cause(exc) or crash_cause(exc) or not isinstance(exc, WebDriverException):
+            return exc                # guarded() names what died
+        try:
+            installed = self.driver.execute_script("mobile: isAppInstalled", {"appId": app_id, "bundleId": app_id})
+        except WebDriverException:
+            installed = None
+        if installed is False:
+            return AppMissing(f"{app_id} is not installed on the device ({first_line(exc)})")
+        return DeviceError(f"could not launch {app_id}: {first_line(exc)}")
 
     def _tap_scaled(self, x_px: float, y_px: float, px_per_unit: float) -> None:
         """Tap at screenshot px, given how many px make one of the driver's units (CSS px, points)."""
@@ -252,7 +353,7 @@ def session_failed(exc: Exception, automation: str, appium_url: str) -> Exceptio
     (it will not be back by the next launch), ``exc`` itself when it is no driver failure (a bug)."""
     if not is_driver_failure(exc):
         return exc
-    text = (getattr(exc, "msg", None) or str(exc) or type(exc).__name__).strip().splitlines()[0][:200]
+    text = first_line(exc)
     kind = DeviceLost if lost_cause(exc) else DeviceError
     return kind(f"could not start a {automation} session on {appium_url}: {text}")
 

@@ -13,7 +13,11 @@ with one line naming the server and the moment:
   crashed, or the page became the browser's own error page). That launch cannot be judged; the next
   cold launch may still work.
 
-Anything else stays what it was: a bug is not a lost device.
+Anything else stays what it was: a bug is not a lost device. On phones (``MAP_DRIVER_ERRORS``) a driver
+error that is neither becomes a one-line ``DeviceError`` naming the call ("still running after 500ms
+timeout" from UiAutomator2's terminateApp): the probe it happened in is ``inconclusive`` with that
+reason and the next launch goes on, where a WebDriverException would have ended the check with a
+traceback.
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ class DeviceLost(DeviceError):
 
 class AppCrashed(DeviceError):
     """The app under test died (tab crash, browser error page); the device itself still answers."""
+
+
+class AppMissing(DeviceError):
+    """The app under test is not installed on the device: no launch can work, the check ends here."""
 
 
 #: Words of a WebDriver error that mean the driver or session behind the server is gone. Appium's
@@ -94,14 +102,36 @@ def translate(exc: BaseException, server: str, moment: str) -> DeviceError | Non
     return None
 
 
+#: What Appium puts before a driver's own words in every unknown error (HTTP 500).
+_APPIUM_PREFIX = "An unknown server-side error occurred while processing the command. Original error: "
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an error's message, without Appium's generic preamble (WebDriver messages
+    carry stack traces after it)."""
+    text = (getattr(exc, "msg", None) or str(exc) or type(exc).__name__).strip().replace(_APPIUM_PREFIX, "")
+    return (text.splitlines() or [type(exc).__name__])[0][:limit]
+
+
+def driver_error(exc: BaseException, server: str, moment: str, call: str) -> DeviceError | None:
+    """A one-line ``DeviceError`` for a driver's own error (not a lost server, not a crash), or None."""
+    if isinstance(exc, WebDriverException):
+        return DeviceError(f"{call} failed on {server} during {moment}: {first_line(exc)}")
+    return None
+
+
 def guarded(method):
-    """``method`` of a device, with transport failures turned into ``DeviceLost`` / ``AppCrashed``."""
+    """``method`` of a device, with transport failures turned into ``DeviceLost`` / ``AppCrashed``
+    (and, on devices that set ``MAP_DRIVER_ERRORS``, any other driver error into a ``DeviceError``)."""
     @functools.wraps(method)
     def call(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
         except Exception as exc:
-            mapped = translate(exc, getattr(self, "server", "the device"), getattr(self, "moment", "setup"))
+            server, moment = getattr(self, "server", "the device"), getattr(self, "moment", "setup")
+            mapped = translate(exc, server, moment)
+            if mapped is None and getattr(self, "MAP_DRIVER_ERRORS", False):
+                mapped = driver_error(exc, server, moment, method.__name__)
             if mapped is None:
                 raise
             raise mapped from exc

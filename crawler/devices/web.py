@@ -13,14 +13,16 @@ import platform
 import shutil
 import tempfile
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 
 from selenium import webdriver
 from selenium.common.exceptions import JavascriptException, WebDriverException
 from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.remote.client_config import ClientConfig
 
 from crawler.appium_server import free_port
 from crawler.devices.base import DisplayInfo, DriverDevice, Foreground, session_failed
-from crawler.devices.faults import AppCrashed, crash_cause, server_label
+from crawler.devices.faults import AppCrashed, DeviceError, crash_cause, lost_cause, server_label
 from crawler.profiles import DeviceProfile
 from vision.types import Box
 
@@ -47,14 +49,18 @@ def css_metrics(profile: DeviceProfile) -> dict:
             "pixelRatio": profile.density, "touch": True}
 
 
-def _new_session(profile: DeviceProfile, appium_url: str, timeout_s: float):
+def _new_session(profile: DeviceProfile, appium_url: str, timeout_s: float, extra: dict | None = None):
     """A new Chromium session (driver, its profile directory); ``DeviceError`` in one line if none."""
     user_data_dir = tempfile.mkdtemp(prefix="splashaudit-chromium-")
     options = ArgOptions()
-    for name, value in web_capabilities(profile, user_data_dir, free_port()).items():
+    for name, value in web_capabilities(profile, user_data_dir, free_port(), extra).items():
         options.set_capability(name, value)
+    # Keep-alive connections for up to 4 requests at once (urllib3's default is 1): the motion
+    # sensors' readings are sent side by side (``WebDevice.motion_set``).
+    config = ClientConfig(remote_server_addr=appium_url,
+                          init_args_for_pool_manager={"init_args_for_pool_manager": {"maxsize": 4}})
     try:
-        driver = webdriver.Remote(appium_url, options=options)
+        driver = webdriver.Remote(appium_url, options=options, client_config=config)
     except Exception as exc:          # refused, reset, MaxRetryError, session not created: one line
         shutil.rmtree(user_data_dir, ignore_errors=True)
         raise session_failed(exc, "Chromium", appium_url) from exc
@@ -62,14 +68,15 @@ def _new_session(profile: DeviceProfile, appium_url: str, timeout_s: float):
     return driver, user_data_dir
 
 
-def web_capabilities(profile: DeviceProfile, user_data_dir: str, chromedriver_port: int) -> dict:
+def web_capabilities(profile: DeviceProfile, user_data_dir: str, chromedriver_port: int,
+                     extra: dict | None = None) -> dict:
     """W3C capabilities for Appium's chromium driver from a ``platform = "web"`` profile.
 
     chromedriver only matches ``browserName`` "chrome", so the profile's "chromium" is sent as "chrome";
     the browser actually started is ``goog:chromeOptions.binary`` (Debian chromium). A free
     ``chromedriverPort`` keeps parallel sessions apart (the driver kills chromedrivers on its port).
     """
-    caps = copy.deepcopy(profile.capabilities)
+    caps = copy.deepcopy({**profile.capabilities, **(extra or {})})
     if caps.get("browserName", "chromium").lower() in ("chromium", "chrome"):
         caps["browserName"] = "chrome"
     system = platform.system().lower()
@@ -78,6 +85,9 @@ def web_capabilities(profile: DeviceProfile, user_data_dir: str, chromedriver_po
     caps.setdefault("appium:executable", CHROMEDRIVER_BINARY)
     caps.setdefault("appium:autodownloadEnabled", False)
     caps["appium:chromedriverPort"] = chromedriver_port
+    # Appium ends a session after 60 s without a command; analysing a video ad's frames after the
+    # watch (nothing asked of the phone meanwhile) took longer than that on a busy machine.
+    caps.setdefault("appium:newCommandTimeout", 300)
     chrome = caps.setdefault("goog:chromeOptions", {})
     chrome.setdefault("binary", CHROMIUM_BINARY)
     chrome["args"] = [*CHROMIUM_ARGS, *chrome.get("args", []), f"--user-data-dir={user_data_dir}"]
@@ -86,8 +96,19 @@ def web_capabilities(profile: DeviceProfile, user_data_dir: str, chromedriver_po
 
 
 _CDP_COMMAND = "splashauditExecuteCdp"
+#: The sensors behind ``devicemotion`` (accelerationIncludingGravity, acceleration, rotationRate).
+#: Chromium fires no devicemotion unless they are overridden before the page loads.
+MOTION_SENSORS = ("accelerometer", "linear-acceleration", "gyroscope")
 #: JPEG quality of watched frames: the analyzer's scores hold on JPEG-90 copies of the labelled screens.
 FRAME_JPEG_QUALITY = 90
+
+
+def _refused(exc: WebDriverException) -> Exception:
+    """A DevTools sensor call that failed: a gone server or crashed tab stays what it is (``guarded``
+    names it); anything else (a Grid or cloud that blocks DevTools) is this device refusing motion."""
+    if lost_cause(exc) or crash_cause(exc):
+        return exc
+    return DeviceError(f"the browser refused DevTools sensor overrides: {(exc.msg or str(exc)).strip()[:150]}")
 
 
 class WebDevice(DriverDevice):
@@ -103,6 +124,9 @@ class WebDevice(DriverDevice):
         self._fast_screenshots = True
         self.appium_url: str | None = None
         self.timeout_s = 60.0
+        self.extra_capabilities: dict = {}
+        self._motion_rest = None           # the resting reading the next launch's sensors start from
+        self._motion_pool: ThreadPoolExecutor | None = None
         self._adopt(driver)
 
     def _adopt(self, driver) -> None:
@@ -110,10 +134,13 @@ class WebDevice(DriverDevice):
         driver.command_executor.add_command(_CDP_COMMAND, "POST", "/session/$sessionId/goog/cdp/execute")
 
     @classmethod
-    def connect(cls, profile: DeviceProfile, appium_url: str, *, timeout_s: float = 60.0) -> WebDevice:
-        """Open a session on ``appium_url`` with a fresh Chromium profile directory."""
-        driver, user_data_dir = _new_session(profile, appium_url, timeout_s)
+    def connect(cls, profile: DeviceProfile, appium_url: str, *, timeout_s: float = 60.0,
+                capabilities: dict | None = None) -> WebDevice:
+        """Open a session on ``appium_url`` with a fresh Chromium profile directory (``capabilities``
+        add to the profile's)."""
+        driver, user_data_dir = _new_session(profile, appium_url, timeout_s, capabilities)
         device = cls(profile, driver, user_data_dir=user_data_dir)
+        device.extra_capabilities = dict(capabilities or {})
         device.appium_url, device.timeout_s, device.server = appium_url, timeout_s, server_label(appium_url)
         return device
 
@@ -123,7 +150,8 @@ class WebDevice(DriverDevice):
         super().close()
         if old_dir:
             shutil.rmtree(old_dir, ignore_errors=True)
-        self.driver, self.user_data_dir = _new_session(self.profile, self.appium_url, self.timeout_s)
+        self.driver, self.user_data_dir = _new_session(self.profile, self.appium_url, self.timeout_s,
+                                                       self.extra_capabilities)
         self._adopt(self.driver)
         self._pixel_ratio = None
 
@@ -145,6 +173,8 @@ class WebDevice(DriverDevice):
                 raise
             self._restart_session()              # the last launch crashed the tab: start afresh
         self._clear_browsing_data(origin_of(app))
+        if self._motion_rest is not None:    # after a session restart too: the overrides are the browser's
+            self._override_sensors(self._motion_rest)
         self.driver.get(app)
 
     def _close_extra_windows(self) -> None:
@@ -171,6 +201,47 @@ class WebDevice(DriverDevice):
         executor = self.driver.command_executor
         executor.add_command("splashauditCdp", "POST", "/session/$sessionId/goog/cdp/execute")
         return self.driver.execute("splashauditCdp", {"cmd": cmd, "params": params})["value"]
+
+    def _cdp_call(self, cmd: str, params: dict) -> dict:
+        return self.driver.execute(_CDP_COMMAND, {"cmd": cmd, "params": params})["value"]
+
+    def motion_support(self) -> str | None:
+        return "DevTools sensor overrides (Emulation.setSensorOverrideReadings)"
+
+    def motion_arm(self, rest) -> None:
+        """Sensors for the next launch, resting at ``rest``: set as the page is loaded (``cold_launch``)."""
+        self._motion_rest = rest
+
+    def _override_sensors(self, rest) -> None:
+        try:
+            for sensor in MOTION_SENSORS:
+                self._cdp_call("Emulation.setSensorOverrideEnabled",
+                               {"enabled": True, "type": sensor, "metadata": {"available": True}})
+        except WebDriverException as exc:
+            raise _refused(exc) from exc
+        self.motion_set(rest)
+
+    def motion_set(self, reading) -> None:
+        """The three sensors' readings, sent at once: one after the other, a reading took three round
+        trips through Appium and chromedriver (about 24 ms on a quiet machine, 130-290 ms on a
+        loaded one); side by side they overlap, about twice as many readings a second."""
+        if self._motion_pool is None:
+            self._motion_pool = ThreadPoolExecutor(len(MOTION_SENSORS), thread_name_prefix="motion")
+        sends = [self._motion_pool.submit(self._cdp_call, "Emulation.setSensorOverrideReadings",
+                                          {"type": sensor, "reading": {"xyz": dict(zip("xyz", (round(v, 4) for v in xyz)))}})
+                 for sensor, xyz in zip(MOTION_SENSORS, (reading.accel, reading.linear, reading.gyro_rad_s))]
+        try:
+            for send in sends:
+                send.result()
+        except WebDriverException as exc:
+            raise _refused(exc) from exc
+
+    def motion_disarm(self) -> None:
+        if self._motion_rest is None:
+            return
+        self._motion_rest = None
+        for sensor in MOTION_SENSORS:
+            self._cdp_call("Emulation.setSensorOverrideEnabled", {"enabled": False, "type": sensor})
 
     def foreground(self) -> Foreground:
         url = self._document_url()
@@ -204,6 +275,12 @@ class WebDevice(DriverDevice):
         analyzer reads JPEG-90 screens as well as PNG (README, "What has been measured").
         """
         return self._capture({"format": "jpeg", "quality": FRAME_JPEG_QUALITY, "optimizeForSpeed": True})
+
+    @property
+    def frames_from(self) -> str:
+        """Where watched frames come from (reported with a check's result and by doctor)."""
+        return "DevTools JPEG (Page.captureScreenshot)" if self._fast_screenshots else \
+            "screenshots (PNG): DevTools not offered"
 
     def _capture(self, params: dict) -> bytes:
         """``Page.captureScreenshot`` with ``params``; the W3C PNG screenshot where DevTools is not offered."""
@@ -241,6 +318,9 @@ class WebDevice(DriverDevice):
         return now.package == origin_of(self.app_url) and now.window_count == 1
 
     def close(self) -> None:
+        if self._motion_pool is not None:
+            self._motion_pool.shutdown(wait=True)
+            self._motion_pool = None
         super().close()
         if self.user_data_dir:
             shutil.rmtree(self.user_data_dir, ignore_errors=True)

@@ -12,7 +12,7 @@ from vision.types import Box, ScreenAnalysis
 
 COLOURS = {"close": (0, 200, 83), "close_bad": (229, 57, 53), "ad_label": (41, 121, 255),
            "jump": (255, 145, 0), "countdown": (170, 0, 255), "permission": (0, 184, 212),
-           "purpose": (0, 150, 136)}
+           "purpose": (0, 150, 136), "shake": (255, 64, 129)}
 _FONT_PATHS = ["/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
                "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"]
 
@@ -58,6 +58,12 @@ def annotate(image_bgr: np.ndarray, analysis: ScreenAnalysis) -> Image.Image:
         if analysis.permission.purpose_overlay:
             _draw_box(draw, analysis.permission.purpose_overlay.box, COLOURS["purpose"], "purpose",
                       line_px, font)
+    if analysis.shake:
+        cue = analysis.shake
+        _draw_box(draw, cue.box, COLOURS["shake"], "shake cue" if cue.result_stated else "shake cue, no result",
+                  line_px, font)
+        if cue.result_box is not None and cue.result_box != cue.box:
+            _draw_box(draw, cue.result_box, COLOURS["shake"], "shake result", line_px, font)
     return image
 
 
