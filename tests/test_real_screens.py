@@ -37,12 +37,12 @@ def held_out() -> Score:
 
 def test_real_screens_the_models_never_saw(held_out):
     # Floors a screen or two under what fold B scored when the models were committed (README): close
-    # P 0.825 R 0.786 (33 of 42), ads/pop-ups recognised 0.796 (39 of 49), ordinary screens clean 0.927
-    # (76 of 82). Under issue 9's bar (R 0.90 at P 0.95, 0.90, 0.97): they keep what was won.
-    assert held_out.close_recall >= 0.74, held_out.summary()
-    assert held_out.close_precision >= 0.78, held_out.summary()
-    assert held_out.overlay_rate >= 0.75, held_out.summary()
-    assert held_out.normal_clean_rate >= 0.90, held_out.summary()
+    # P 0.844 R 0.905 (38 of 42), ads/pop-ups recognised 0.918 (45 of 49), ordinary screens clean 0.915
+    # (75 of 82). Under issue 9's bar (R 0.90 at P 0.95, 0.90, 0.97): they keep what was won.
+    assert held_out.close_recall >= 0.85, held_out.summary()
+    assert held_out.close_precision >= 0.80, held_out.summary()
+    assert held_out.overlay_rate >= 0.87, held_out.summary()
+    assert held_out.normal_clean_rate >= 0.89, held_out.summary()
     assert held_out.prompts_right == held_out.permission_screens, held_out.summary()
     # AidUI's screens hold no shake ad (摇一摇): a shake cue found on one is a false alarm.
     assert held_out.shake_false == [], held_out.summary()

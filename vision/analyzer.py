@@ -236,6 +236,9 @@ def candidates_of(evidence: Evidence, image_bgr: np.ndarray, display: Display):
             candidate.visible = _visible_box(image_bgr, candidate.control)
     glyph_hits = [h for h in evidence.glyph_hits if not inside_words(h, lines)]
     candidates += dismiss.glyph_candidates(glyph_hits, candidates)
+    for candidate in candidates:
+        if candidate.control.kind == "glyph":
+            candidate.row_icons = layout.icon_peers(image_bgr, candidate.content)
     ctx = dismiss.context(width, height, display.density, lines, len(evidence.sentences), evidence.card,
                           evidence.status_shown, cues, len(glyph_hits), evidence.stats)
     return cues, candidates, ctx

@@ -27,7 +27,7 @@ FEATURES = (
     "card", "in_card", "card_dx", "card_dy_top", "card_dy_bottom", "card_sheet", "card_area_frac",
     "status_shown", "peers", "row_accept", "row_others", "lines_log", "sentences_log",
     "ad_label", "countdown", "jump_buttons", "shape_growth", "confidence", "chars", "glyphs_on_screen",
-    "mean_value", "dark_frac",
+    "mean_value", "dark_frac", "row_icons",
 )
 
 
@@ -40,6 +40,7 @@ class Candidate:
     dismiss_kind: str             # skip, close, later, acknowledge, decline
     glyph_score: float = 0.0
     visible: Box | None = None    # the pill, circle or button around it, when found
+    row_icons: int = -1           # shapes as big as a ✕ in its row (vision.layout.icon_peers); -1 for words
 
     @property
     def shape(self) -> Box:
@@ -91,7 +92,7 @@ def glyph_candidates(hits: list[GlyphHit], taken: list[Candidate]) -> list[Candi
     return found
 
 
-def _row_partners(box: Box, lines: list[TextLine]) -> tuple[int, int]:
+def row_partners(box: Box, lines: list[TextLine]) -> tuple[int, int]:
     """(accepting buttons, other lines) in the same row as ``box``: a dialog's button row."""
     accept = others = 0
     cy = box.center[1]
@@ -119,7 +120,7 @@ def features(candidate: Candidate, ctx: ScreenContext) -> list[float]:
         in_card, card_dx, card_dy_top, card_dy_bottom, card_sheet, card_area = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
     probe = next((l for l in ctx.lines if l.box == candidate.content), None)
     peers = peer_count(probe, ctx.lines, w) if probe is not None else 0
-    row_accept, row_others = _row_partners(candidate.content, ctx.lines)
+    row_accept, row_others = row_partners(candidate.content, ctx.lines)
     growth = box.area / max(candidate.content.area, 1)
     kind = candidate.dismiss_kind
     return [
@@ -133,7 +134,7 @@ def features(candidate: Candidate, ctx: ScreenContext) -> list[float]:
         math.log1p(len(ctx.lines)), math.log1p(ctx.sentences),
         float(ctx.ad_label), float(ctx.countdown), float(ctx.jump_buttons),
         min(growth, 20.0), candidate.control.confidence, float(len(candidate.control.text)),
-        float(ctx.glyphs), ctx.mean_value, ctx.dark_frac,
+        float(ctx.glyphs), ctx.mean_value, ctx.dark_frac, float(candidate.row_icons),
     ]
 
 

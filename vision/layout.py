@@ -125,3 +125,34 @@ def peer_count(line: TextLine, lines: list[TextLine], screen_width_px: int) -> i
         same_column = (flush and abs(oy - cy) <= 9 * line.box.h) or (centred and abs(oy - cy) <= 4.5 * line.box.h)
         count += same_row or same_column
     return count
+
+
+#: Beside a ✕, a shape counts as its row's peer when it is this big against the ✕ (height, width).
+ICON_PEER_HEIGHT = (0.5, 2.0)
+ICON_PEER_WIDTH = (0.4, 2.5)
+MAX_ICON_PEERS = 6
+
+
+def icon_peers(image_bgr: np.ndarray, box: Box) -> int:
+    """How many shapes about as big as ``box`` (a ✕) stand in its row.
+
+    A ✕ that closes an ad or a pop-up stands alone; one among a toolbar's icons, or beside a ✓ on a
+    dating app's card (reject / accept), is an action of the page. Shapes are edge components in a
+    band around the row, counted when their centre is within half the ✕'s height of its centre.
+    """
+    height_px = image_bgr.shape[0]
+    cy = box.y + box.h // 2
+    reach_px = max(8, round(1.5 * box.h))
+    y0, y1 = max(0, cy - reach_px), min(height_px, cy + reach_px)
+    edges = cv2.Canny(cv2.cvtColor(image_bgr[y0:y1], cv2.COLOR_BGR2GRAY), 40, 120)
+    edges = cv2.dilate(edges, np.ones((3, 3), np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(edges, connectivity=8)
+    own = box.expand(round(0.2 * box.w))
+    count = 0
+    for x, y, w, h, _ in stats[1:n]:
+        cx, shape_cy = x + w / 2, y0 + y + h / 2
+        if (abs(shape_cy - cy) <= 0.5 * box.h and not own.contains(cx, shape_cy)
+                and ICON_PEER_HEIGHT[0] * box.h <= h <= ICON_PEER_HEIGHT[1] * box.h
+                and ICON_PEER_WIDTH[0] * box.w <= w <= ICON_PEER_WIDTH[1] * box.w):
+            count += 1
+    return min(count, MAX_ICON_PEERS)

@@ -15,7 +15,7 @@ import numpy as np
 
 from vision import forest, lexicon
 from vision.controls import AdCues
-from vision.dismiss import Candidate, ScreenContext
+from vision.dismiss import Candidate, ScreenContext, row_partners
 from vision.layout import is_sheet
 from vision.types import PermissionPrompt, ScreenKind
 
@@ -23,7 +23,7 @@ FEATURES = (
     "best_glyph", "best_text", "best_skip", "best_any", "over_half", "share_sum",
     "best_cx_frac", "best_cy_frac", "card", "card_sheet", "card_area_frac", "status_shown",
     "ad_label", "countdown", "jump_buttons", "external_jump", "skip_word", "lines_log", "sentences_log",
-    "mean_value", "dark_frac",
+    "mean_value", "dark_frac", "accept_buttons", "accept_beside_way_out", "questions", "centred_share",
 )
 
 
@@ -45,7 +45,20 @@ def features(candidates: list[Candidate], shares: list[float], ctx: ScreenContex
         float(any(lexicon.external_jump(j.text) for j in cues.jump_buttons)),
         float(any(c.dismiss_kind == "skip" for c in candidates)),
         math.log1p(len(ctx.lines)), math.log1p(ctx.sentences), ctx.mean_value, ctx.dark_frac,
+        *_dialog_features(candidates, ctx),
     ]
+
+
+def _dialog_features(candidates: list[Candidate], ctx: ScreenContext) -> list[float]:
+    """What a dialog says in its words and layout: buttons that take the offer (one beside a way out
+    is a dialog's button row), a question put to the user, lines centred on the screen."""
+    lines = ctx.lines
+    accept = sum(lexicon.accept_button(line.text) for line in lines)
+    beside = max((row_partners(c.content, lines)[0] for c in candidates if c.control.kind == "text"), default=0)
+    questions = sum(line.text.strip().endswith(("?", "？")) for line in lines)
+    centre_px, slack_px = ctx.width_px / 2, 0.04 * ctx.width_px
+    centred = sum(abs(line.box.center[0] - centre_px) < slack_px for line in lines) / max(len(lines), 1)
+    return [float(min(accept, 5)), float(min(beside, 3)), float(min(questions, 3)), centred]
 
 
 def classify(candidates: list[Candidate], shares: list[float], ctx: ScreenContext, cues: AdCues,
