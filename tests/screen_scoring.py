@@ -80,6 +80,8 @@ class Score:
     shake_screens: int = 0
     shake_right: int = 0
     shake_false: list[str] = field(default_factory=list)
+    #: Ordinary screens given a CLOSE_PRESENT violation: an app accused of a pop-up it never showed.
+    accused_ordinary: list[str] = field(default_factory=list)
 
     @property
     def close_precision(self) -> float:
@@ -116,6 +118,8 @@ class Score:
         elif truth["screen_kind"] == "normal":
             self.normal_screens += 1
             self.normal_clean += analysis.screen.kind == "normal"
+            if any(f.rule == "CLOSE_PRESENT" and f.verdict == "violation" for f in analysis.findings):
+                self.accused_ordinary.append(name)
         else:
             self.permission_screens += 1
         if analysis.screen.kind == truth["screen_kind"]:

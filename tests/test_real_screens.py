@@ -44,6 +44,9 @@ def test_real_screens_the_models_never_saw(held_out):
     assert held_out.overlay_rate >= 0.87, held_out.summary()
     assert held_out.normal_clean_rate >= 0.89, held_out.summary()
     assert held_out.prompts_right == held_out.permission_screens, held_out.summary()
+    # Taken for a pop-up is not yet accused of one without a way out: that needs a sure call
+    # (vision.verdicts.SURE_SCREEN_KIND). One login card over a dark page (0.96) still is; three were.
+    assert len(held_out.accused_ordinary) <= 2, held_out.accused_ordinary
     # AidUI's screens hold no shake ad (摇一摇): a shake cue found on one is a false alarm.
     assert held_out.shake_false == [], held_out.summary()
 

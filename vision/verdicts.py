@@ -94,8 +94,28 @@ def _position(control: CloseControl, rules: RuleProfile) -> Finding:
                    in_gesture_bar=pos.in_gesture_bar, min_edge_dp=spec["min_edge_dp"])
 
 
+#: A screen with no close control and no ad cue is called a pop-up by a judgement alone (a card, the
+#: words of a dialog); it is accused only when that judgement is this sure (calibrated: right this often).
+SURE_SCREEN_KIND = 0.9
+
+
+def _unsure_overlay(analysis: ScreenAnalysis, rules: RuleProfile) -> Finding | None:
+    """``inconclusive`` for a screen not surely an ad or pop-up that shows no way out: an ordinary page
+    taken for a pop-up must not be accused of having no close control."""
+    cued = analysis.countdown or analysis.ad_label or analysis.jump_buttons
+    confidence = analysis.screen.confidence
+    if cued or confidence >= SURE_SCREEN_KIND:
+        return None
+    return finding(rules, "CLOSE_PRESENT", "inconclusive",
+                   f"未发现关闭控件，但无法确定这是弹窗或广告（置信度 {confidence:.2f}）",
+                   f"no close control found, but the screen is not surely a pop-up or ad "
+                   f"(confidence {confidence:.2f}, under {SURE_SCREEN_KIND})", screen_confidence=confidence)
+
+
 def _close_findings(analysis: ScreenAnalysis, rules: RuleProfile) -> list[Finding]:
     controls = analysis.close_controls
+    if not controls and (unsure := _unsure_overlay(analysis, rules)) is not None:
+        return [unsure]
     if not controls:
         what = "仅有倒计时" if analysis.countdown else "未发现"
         return [finding(rules, "CLOSE_PRESENT", "violation",

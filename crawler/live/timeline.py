@@ -37,11 +37,16 @@ def _measured(label: AdLabel, frame: Frame) -> AdLabel:
     return AdLabel(label.box, label.text, size[1] if size else None, contrast)
 
 
+PROVEN_AD_CONFIDENCE = 0.95
+
+
 def mark_ad(frame: Frame, reason: str, rules: RuleProfile) -> None:
     """Make an ordinary-looking frame a splash ad for ``reason`` and judge it as one (vision's rules)."""
     if frame.is_ad or frame.kind == "permission":
         return
-    screen = ScreenKind("splash_ad", 0.6, [*frame.analysis.screen.reasons, reason])
+    # The launch proved it (an ad cue before the app's main screen, or a tap that left the app): as
+    # sure as vision's surest calls, so a proven ad with no way out is accused (vision.verdicts).
+    screen = ScreenKind("splash_ad", PROVEN_AD_CONFIDENCE, [*frame.analysis.screen.reasons, reason])
     analysis = replace(frame.analysis, screen=screen)
     cues = frame.text_cues     # vision fills ad parts only on screens it calls ads
     analysis.countdown = analysis.countdown or cues.countdown
