@@ -201,14 +201,21 @@ class Walker:
         for box in boxes:
             spot = touchspots.find_spot(grey_a, grey_b, box, self.density)
             if spot is not None:
-                self._note_spot(spot, after[0] if spot.appearing else before[0], cells.shape, cell_px)
+                fresh = self._note_spot(spot, after[0] if spot.appearing else before[0], cells.shape, cell_px)
+                last = self._last
+                if fresh and last is not None and self._pending is None and last.t_s < before[0] \
+                        and not self._differs(last.thumb, before[2], before[0]):
+                    # the picture right before the touch, as the live prober takes it: the tap's proof
+                    self._emit(replace(last, t_s=before[0], file=None, annotated=None, keep=None))
 
-    def _note_spot(self, spot: touchspots.Spot, seen_s: float, grid_shape, cell_px: int) -> None:
+    def _note_spot(self, spot: touchspots.Spot, seen_s: float, grid_shape, cell_px: int) -> bool:
+        """Add a dot to its touch (a new touch when none is near in time and place); True if new."""
         near_px = TOUCH_NEAR_DP * self.density
         touch = next((t for t in reversed(self.walk.touches)
                       if seen_s - t.seen_s[-1] <= TOUCH_GAP_S
                       and np.hypot(t.x_px - spot.x_px, t.y_px - spot.y_px) <= near_px), None)
-        if touch is None:
+        fresh = touch is None
+        if fresh:
             touch = Touch(seen_s, spot.x_px, spot.y_px, spot.radius_px)
             self.walk.touches.append(touch)
         touch.seen_s.append(seen_s)
@@ -221,9 +228,10 @@ class Walker:
         x1, x2 = int((spot.x_px - r) // cell_px), int((spot.x_px + r) // cell_px)
         y1, y2 = int((spot.y_px - r) // cell_px), int((spot.y_px + r) // cell_px)
         mask[max(y1, 0):y2 + 1, max(x1, 0):x2 + 1] = True
-        fresh = self._spot_cells is None or self._spot_until < seen_s or self._spot_cells.shape != grid_shape
-        self._spot_cells = mask if fresh else (self._spot_cells | mask)
+        replace_cells = self._spot_cells is None or self._spot_until < seen_s or self._spot_cells.shape != grid_shape
+        self._spot_cells = mask if replace_cells else (self._spot_cells | mask)
         self._spot_until = seen_s + SPOT_LINGER_S
+        return fresh
 
     # -- memory ---------------------------------------------------------------------------------------
     def _evict(self, now_s: float) -> None:
