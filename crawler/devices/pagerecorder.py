@@ -3,8 +3,8 @@ stamped with when it was taken, as a screen recorder would.
 
 A capture is ``Page.captureScreenshot`` (JPEG, the emulated phone's pixels), the same frame the live
 check looks at, asked for on a DevTools socket of our own as soon as the last one came back; a frame
-the same as the one before is not kept (a recorder writes what changed). Each is stamped with the middle
-of its request and its reply (s since the epoch).
+the same as the one before is not kept (a recorder writes what changed). Each is stamped with when the
+screen looked like it (s since the epoch): CAPTURE_TAIL_S before its reply, not before it was asked for.
 
 DevTools' screencast (``Page.startScreencast``) was the first choice and is not used: headless Chromium
 sends its frames at CSS px (412 x 915 for a 1082 x 2402 phone), drawing the browser at the phone's pixel
@@ -30,6 +30,9 @@ from dataclasses import dataclass, field
 from crawler.devices.base import DeviceError
 from crawler.devices.web import css_metrics
 
+#: A capture shows the screen as it was this long before its reply came (encoding and transfer take
+#: about that); one that waited longer waited for the page, which drew nothing new meanwhile.
+CAPTURE_TAIL_S = 0.1
 #: JPEG quality of the captures (as the live check's frames: the analyzer holds on JPEG-90 copies).
 CAPTURE_JPEG_QUALITY = 90
 #: A capture not back after this long is given up and asked again (one asked while the page navigated
@@ -44,6 +47,7 @@ class Recording:
 
     frames: list[tuple[float, bytes]] = field(default_factory=list)
     calls: list[tuple[str, dict, float]] = field(default_factory=list)
+    taken_s: list[float] = field(default_factory=list)     # every capture, kept or not: where the gaps are
 
     def frame_at(self, t_s: float) -> bytes | None:
         """The frame on screen at ``t_s``: the newest taken at or before it (None before the first)."""
@@ -139,9 +143,11 @@ class PageRecorder:
                     self.errors.append(f"capture failed: {str(reply.get('error'))[:150]}")
                 time.sleep(0.05)
                 continue
+            stamp = max(asked, time.time() - CAPTURE_TAIL_S)
+            self.recording.taken_s.append(stamp)
             if data != last:                  # unchanged screens are not kept (a recorder writes changes)
                 last = data
-                self.recording.frames.append(((asked + time.time()) / 2, base64.b64decode(data)))
+                self.recording.frames.append((stamp, base64.b64decode(data)))
 
     def _reply(self, request: int, timeout_s: float) -> dict | None:
         deadline = time.monotonic() + timeout_s

@@ -69,8 +69,10 @@ def mark_jumps(walk: Walk) -> None:
         if left is not None and framediff.same_screen(frame.thumb, left.thumb):
             frame.jump = left.jump
             continue
-        if frame.is_ad or frame.kind == "permission" or any(framediff.same_screen(frame.thumb, t) for t in own):
-            left = None
+        a = frame.analysis
+        in_app = frame.kind == "permission" or a.close_controls or a.countdown is not None
+        if in_app or any(framediff.same_screen(frame.thumb, t) for t in own):
+            left = None     # (a landing page's 立即下载 may make it look like an ad; a closable one is not left)
             continue
         cue = _outside_cue(frame)
         if cue is not None:
