@@ -75,6 +75,7 @@ class PageRecorder:
         self._replies: dict[int, dict] = {}
         self._replied = threading.Condition()
         self._navigated = False
+        self._clip: dict | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -107,12 +108,12 @@ class PageRecorder:
                          threading.Thread(target=self._capture_loop, name="recorder-captures", daemon=True)]
         self._threads[0].start()
         self._send("Page.enable")
-        # Device emulation belongs to the DevTools session that set it (chromedriver's): captures on
-        # this socket are at CSS px unless it is set here too, the same as the profile's
+        # Device emulation belongs to the DevTools session that set it (chromedriver's): a capture on
+        # this socket comes at CSS px, so it is asked for at the phone's pixel ratio. (Setting the
+        # emulation here too made the page take chromedriver's taps at 1 / ratio of where they were.)
         metrics = css_metrics(self.device.profile)
-        self._send("Emulation.setDeviceMetricsOverride", {
-            "width": metrics["width"], "height": metrics["height"], "deviceScaleFactor": metrics["pixelRatio"],
-            "mobile": True})
+        self._clip = {"x": 0, "y": 0, "width": metrics["width"], "height": metrics["height"],
+                      "scale": metrics["pixelRatio"]}
         if self.page_scripts:
             self._send("Runtime.enable")        # binding calls are reported while Runtime is enabled
         for name, source in self.page_scripts.items():
@@ -135,7 +136,7 @@ class PageRecorder:
         while not self._stop.is_set():
             asked = time.time()
             request = self._send("Page.captureScreenshot", {"format": "jpeg", "quality": self.quality,
-                                                            "optimizeForSpeed": True})
+                                                            "optimizeForSpeed": True, "clip": self._clip})
             reply = self._reply(request, CAPTURE_GIVE_UP_S)
             data = ((reply or {}).get("result") or {}).get("data")
             if not data:
