@@ -92,18 +92,20 @@ def test_a_recording_without_ads_has_no_violation_and_says_why(judged, app):
     assert "no splash ad or pop-up appeared" in entry["findings"][0]["message"]
 
 
-def _painted(take: dict, kind: str) -> float:
-    return next(e["painted_s"] for e in take["events"] if e["type"] == kind)
+def _shown(take: dict, kind: str) -> float:
+    """When the recording first shows it (the frame before is at most 0.15 s earlier: the recorder
+    records such a take again until it is; see fixtures/record_videos.py)."""
+    return next(e["shown_s"] for e in take["events"] if e["type"] == kind)
 
 
 def _close_delay_error_s(entry: dict, take: dict) -> float:
     present = next(f for f in entry["findings"] if f["rule"] == "CLOSE_PRESENT")
-    shown_after_s = _painted(take, "close_shown") - _painted(take, "splash")
+    shown_after_s = _shown(take, "close_shown") - _shown(take, "splash")
     return abs(present["evidence"]["delay_s"] - shown_after_s)
 
 
 @pytest.mark.parametrize("app", sorted(CLOSE_SHOWN_S))
-def test_a_late_close_is_placed_within_a_fifth_of_a_second_of_when_it_was_painted(judged, fixture_videos, app):
+def test_a_late_close_is_placed_within_a_fifth_of_a_second_of_when_it_showed(judged, fixture_videos, app):
     (entry,) = judged[0][app].entries
     assert _close_delay_error_s(entry, fixture_videos[1][app]) <= 0.2, entry["findings"]
 
