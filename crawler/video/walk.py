@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from crawler.watch import Frame
-from vision import Display, analyze, framediff, touchspots
+from vision import Display, analyze, framediff, tick, touchspots
 from vision.rules import RuleProfile
 from vision.types import ScreenAnalysis, ScreenKind
 
@@ -67,6 +67,7 @@ class Walk:
     touches: list[Touch] = field(default_factory=list)
     strip: list[tuple[float, bytes]] = field(default_factory=list)   # (t_s, small JPEG) of analysed frames
     analysed: int = 0
+    reread: int = 0                 # frames where only a countdown ticked: read again, not analysed
     looked_at: int = 0
     analysis_s: float = 0.0
     wall_s: float = 0.0
@@ -89,6 +90,7 @@ class Walker:
         self.on_frame = on_frame or (lambda frame: None)
         self.walk = Walk()
         self._last: Frame | None = None                 # the last analysed (or repeated) frame
+        self._last_analysed: Frame | None = None
         self._pending: tuple[float, np.ndarray, np.ndarray] | None = None
         self._moving_since: float | None = None
         self._previous: tuple[float, np.ndarray, np.ndarray] | None = None   # the frame looked at before
@@ -163,10 +165,33 @@ class Walker:
             return start[0]
         return t_s
 
+    def _only_ticked(self, thumb: np.ndarray, image: np.ndarray) -> ScreenAnalysis | None:
+        """The last analysis with its countdown read again, when nothing but the countdown changed
+        (every changed cell lies where the last analysed frame showed its countdown); else None."""
+        last = self._last_analysed
+        if last is None or last.thumb is None or last.thumb.shape != thumb.shape:
+            return None
+        boxes = tick.ticking_boxes(last.analysis)
+        if not boxes:
+            return None
+        cells = framediff.cell_changes(last.thumb, thumb) > framediff.CELL_CHANGE
+        cell_px = framediff.CELL_PX * 8
+        allowed = np.zeros(cells.shape, bool)
+        for box in boxes:
+            allowed[max(box.y // cell_px - 1, 0):box.y2 // cell_px + 2,
+                    max(box.x // cell_px - 1, 0):box.x2 // cell_px + 2] = True
+        if (cells & ~allowed).any():
+            return None
+        return tick.reread(image, last.analysis)
+
     def _analyse(self, t_s: float, image: np.ndarray, thumb: np.ndarray) -> None:
         if self._last is not None and t_s <= self._last.t_s:
             return
-        if float(thumb.std()) <= BLANK_MAX_STD:      # a blank or loading screen: nothing to read on it
+        ticked = self._only_ticked(thumb, image)
+        if ticked is not None:
+            analysis = ticked
+            self.walk.reread += 1
+        elif float(thumb.std()) <= BLANK_MAX_STD:      # a blank or loading screen: nothing to read on it
             analysis = ScreenAnalysis((image.shape[1], image.shape[0]), self.display.density,
                                       ScreenKind("normal", 1.0, ["blank screen (not analysed)"]))
         else:
@@ -180,6 +205,7 @@ class Walker:
                            interpolation=cv2.INTER_AREA)
         self.walk.strip.append((t_s, encode_jpeg(small, 70)))
         self._pending = self._moving_since = self._run_start = None
+        self._last_analysed = frame
         self._emit(frame)
 
     def _emit(self, frame: Frame) -> None:
