@@ -34,6 +34,10 @@ from vision.types import ScreenAnalysis, ScreenKind
 REPEAT_EVERY_S = 0.5
 #: A picture that keeps changing (a video ad) is analysed at most this often.
 MOVING_EVERY_S = 1.0
+#: A recording written at a few frames a second shows a video ad as pictures each held for a while: a
+#: change over more than BROAD_SHARE of the cells is broad, and after MOVING_CHANGES broad changes within
+#: MOVING_EVERY_S a picture counts as settled only once it held MOVING_HOLD_S (not one frame).
+BROAD_SHARE, MOVING_CHANGES, MOVING_HOLD_S = 0.5, 3, 0.4
 #: Touch dots seen this close in time and place are one touch.
 TOUCH_GAP_S, TOUCH_NEAR_DP = 0.6, 24.0
 #: The cells a dot covered stay out of the change test this long after it was last seen.
@@ -86,6 +90,7 @@ class Walker:
         #: A picture shown this long with no frame after it held still (a recorder that writes frames
         #: only on change leaves gaps: the gap is the proof)
         self.hold_s = 1.5 * frame_interval_s
+        self.frame_interval_s = frame_interval_s
         self.density = display.density or display.width_px / 393
         self.on_frame = on_frame or (lambda frame: None)
         self.walk = Walk()
@@ -100,6 +105,7 @@ class Walker:
         self._evicted_to = 0.0
         self._evict_at = [0, 0]                         # next sample and frame to consider letting go
         self._judged_s: list[float] = []                # times of frames and touches verdicts look at
+        self._broad_s: list[float] = []                 # times of recent broad changes (see BROAD_SHARE)
 
     # -- one frame ------------------------------------------------------------------------------------
     def add(self, t_s: float, image: np.ndarray) -> None:
@@ -109,9 +115,12 @@ class Walker:
         walk.looked_at += 1
         walk.end_s = t_s
         previous = self._previous
-        if previous is not None and not framediff.changed(previous[2], thumb):
+        cells = None if previous is None else framediff.cell_changes(previous[2], thumb) > framediff.CELL_CHANGE
+        if cells is not None and not cells.any():
             thumb = previous[2]             # the same picture: one thumbnail for both
         elif previous is not None:
+            if cells.mean() > BROAD_SHARE:
+                self._broad_s = [t for t in self._broad_s if t > t_s - MOVING_EVERY_S] + [t_s]
             self._look_for_touches(previous, (t_s, image, thumb))
         walk.samples.append((t_s, thumb))
         self._previous = (t_s, image, thumb)
@@ -121,8 +130,12 @@ class Walker:
 
     def _fill_gap(self, t_s: float) -> None:
         """What a gap before a frame at ``t_s`` says: the picture shown before it held still all along
-        (a pending change settled; an unchanged picture is repeated through it, as it would have been)."""
-        if self._pending is not None and t_s - self._pending[0] >= self.hold_s:
+        (a pending change settled; an unchanged picture is repeated through it, as it would have been),
+        up to the frame interval before ``t_s`` (kept as a sample: the time a change is bounded by)."""
+        previous = self._previous
+        if previous is not None and t_s - previous[0] >= self.hold_s:
+            self.walk.samples.append((t_s - self.frame_interval_s, previous[2]))
+        if self._pending is not None and t_s - self._pending[0] >= self._hold_needed_s(self._pending[0]):
             self._analyse(*self._pending)
         last = self._last
         while last is not None and t_s - last.t_s >= REPEAT_EVERY_S + self.hold_s and self._pending is None:
@@ -148,13 +161,21 @@ class Walker:
             return
         pending = self._pending
         if pending is not None and not self._differs(pending[2], thumb, t_s):
-            self._analyse(t_s, image, thumb)        # held still for a frame: settled
-            return
-        self._pending = (t_s, image, thumb)
-        self._run_start = self._run_start or (t_s, thumb)
-        self._moving_since = self._moving_since if self._moving_since is not None else t_s
+            if t_s - pending[0] + self.frame_interval_s >= self._hold_needed_s(pending[0]):
+                self._analyse(t_s, image, thumb)    # held still: settled
+                return
+        else:
+            self._pending = (t_s, image, thumb)
+            self._run_start = self._run_start or (t_s, thumb)
+            self._moving_since = self._moving_since if self._moving_since is not None else t_s
         if t_s - max(self._moving_since, last.analysed_t_s or last.t_s) >= MOVING_EVERY_S:
             self._analyse(t_s, image, thumb)        # it keeps moving: look now and then
+
+    def _hold_needed_s(self, at_s: float) -> float:
+        """How long a picture shown at ``at_s`` must hold to count as settled: a frame, or MOVING_HOLD_S
+        while the screen keeps changing broadly (a video ad recorded at a few frames a second)."""
+        recent = sum(at_s - MOVING_EVERY_S < t <= at_s for t in self._broad_s)
+        return MOVING_HOLD_S if recent >= MOVING_CHANGES else self.hold_s
 
     def _stamp(self, t_s: float, thumb: np.ndarray) -> float:
         """The time a settled picture is dated by: when its screen first showed, when it is another
@@ -184,7 +205,7 @@ class Walker:
             return None
         return tick.reread(image, last.analysis)
 
-    def _analyse(self, t_s: float, image: np.ndarray, thumb: np.ndarray) -> None:
+    def _analyse(self, t_s: float, image: np.ndarray, thumb: np.ndarray, stamp: bool = True) -> None:
         if self._last is not None and t_s <= self._last.t_s:
             return
         ticked = self._only_ticked(thumb, image)
@@ -199,7 +220,8 @@ class Walker:
             analysis = analyze(image, self.display, rules=self.rules)
             self.walk.analysis_s += time.perf_counter() - started
             self.walk.analysed += 1
-        t_s = self._stamp(t_s, thumb)
+        t_s = self._stamp(t_s, thumb) if stamp else t_s
+        self._held_until(t_s)
         frame = Frame(t_s, encode_jpeg(image), analysis, None, None, thumb, file=_label(t_s))
         small = cv2.resize(image, (STRIP_WIDTH_PX, round(image.shape[0] * STRIP_WIDTH_PX / image.shape[1])),
                            interpolation=cv2.INTER_AREA)
@@ -207,6 +229,17 @@ class Walker:
         self._pending = self._moving_since = self._run_start = None
         self._last_analysed = frame
         self._emit(frame)
+
+    def _held_until(self, t_s: float) -> None:
+        """Repeat the last frame at the sample right before a change dated ``t_s`` when it still showed
+        that picture: a recording shows the screen continuously, so the change is bounded on both sides
+        to a frame interval (a live check's screenshots leave the time between them unknown)."""
+        last = self._last
+        before = next(((s_t, thumb) for s_t, thumb in reversed(self.walk.samples) if s_t < t_s - 1e-6), None)
+        if last is None or before is None or before[1] is None or before[0] <= last.t_s + 1e-6:
+            return
+        if not self._differs(last.thumb, before[1], before[0]):
+            self._emit(replace(last, t_s=before[0], file=None, annotated=None, keep=None))
 
     def _emit(self, frame: Frame) -> None:
         self._last = frame
@@ -229,10 +262,14 @@ class Walker:
             if spot is not None:
                 fresh = self._note_spot(spot, after[0] if spot.appearing else before[0], cells.shape, cell_px)
                 last = self._last
-                if fresh and last is not None and self._pending is None and last.t_s < before[0] \
-                        and not self._differs(last.thumb, before[2], before[0]):
-                    # the picture right before the touch, as the live prober takes it: the tap's proof
+                if not fresh or last is None or last.t_s >= before[0]:
+                    continue
+                # the picture right before the touch, as the live prober takes and analyses it: the
+                # tap's proof (on a video ad the last analysis may be most of a second old)
+                if self._pending is None and not self._differs(last.thumb, before[2], before[0]):
                     self._emit(replace(last, t_s=before[0], file=None, annotated=None, keep=None))
+                elif spot.appearing:
+                    self._analyse(before[0], before[1], before[2], stamp=False)
 
     def _note_spot(self, spot: touchspots.Spot, seen_s: float, grid_shape, cell_px: int) -> bool:
         """Add a dot to its touch (a new touch when none is near in time and place); True if new."""
