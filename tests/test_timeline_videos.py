@@ -37,7 +37,7 @@ def _order(take: str) -> int:
 def fixture_videos() -> tuple[Path, dict]:
     """(folder of MP4 files, the takes' manifest), built from the committed archive once per archive."""
     digest = hashlib.sha256()
-    for part in ("videos/tiles.jpg", "videos/takes.json.gz", "record_videos.py"):
+    for part in ("videos/tiles.jpg", "videos/takes.json.gz", f"videos/{record_videos.WHOLE_FILE}", "record_videos.py"):
         digest.update((ROOT / "fixtures" / part).read_bytes())
     folder = ROOT / "build" / f"videos-{digest.hexdigest()[:12]}"
     done = folder / "built.json"
