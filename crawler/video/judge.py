@@ -283,7 +283,7 @@ def best_frame(launches: list[Launch]) -> Frame | None:
         controls = frame.analysis.close_controls
         return (round(max(c.confidence for c in controls), 2),
                 round(max(c.box.area for c in controls) / max(anchor.area, 1), 1), frame.analysis.ad_label is not None)
-    same = [f for l in launches for f in l.ad_frames if f.file and f.analysis.close_controls
+    same = [f for l in launches for f in l.ad_frames if f.file and f.image and f.analysis.close_controls
             and any(c.box.iou(anchor) >= 0.3 for c in f.analysis.close_controls)]
     return max(same, default=first, key=clearest)
 

@@ -11,9 +11,10 @@ they date changes between analyses (when a close control came, when an ad went),
 Touch dots (Android's "show taps", ``vision.touchspots``) are found between consecutive frames; the
 cells under a dot do not count as a change of the picture.
 
-Memory does not grow with the video's length: a thumbnail is shared by the frames that show the same
-picture, and thumbnails and images far (EVICT_AFTER_S) from anything the verdicts look at (an ad, a
-prompt, a touch, a page left to) are let go.
+Memory hardly grows with the video's length: a thumbnail is shared by the frames that show the same
+picture, and thumbnails and images far (EVICT_AFTER_S) from anything the verdicts date (an ad, a
+prompt or a close control coming or going, a touch) are let go, but for the few clearest frames with
+a close control (KEEP_CANDIDATES).
 """
 
 from __future__ import annotations
@@ -42,8 +43,12 @@ BROAD_SHARE, MOVING_CHANGES, MOVING_HOLD_S = 0.5, 3, 0.4
 TOUCH_GAP_S, TOUCH_NEAR_DP = 0.6, 24.0
 #: The cells a dot covered stay out of the change test this long after it was last seen.
 SPOT_LINGER_S = 0.35
-#: Thumbnails and frame images older than this, and this far from anything judged, are let go.
-EVICT_AFTER_S = 20.0
+#: Thumbnails and frame images older than EVICT_AFTER_S and further than NEEDED_NEAR_S from anything
+#: the verdicts date (an ad, a prompt or a close control coming or going; a touch) are let go: what is
+#: dated walks back or forward over the frames a second or two (a touch's proof 2 s before it).
+EVICT_AFTER_S, NEEDED_NEAR_S = 20.0, 3.0
+#: Of the analysed frames far from all that, this many showing a close control keep their image.
+KEEP_CANDIDATES = 6
 #: A thumbnail this flat (grey standard deviation) is a blank or loading screen: not analysed.
 BLANK_MAX_STD = 4.0
 #: Evidence images are kept as JPEG at this quality; the report's strip uses tiny copies.
@@ -106,6 +111,7 @@ class Walker:
         self._evict_at = [0, 0]                         # next sample and frame to consider letting go
         self._judged_s: list[float] = []                # times of frames and touches verdicts look at
         self._broad_s: list[float] = []                 # times of recent broad changes (see BROAD_SHARE)
+        self._candidates: list[tuple[tuple, Frame]] = []    # see _keep_candidate
 
     # -- one frame ------------------------------------------------------------------------------------
     def add(self, t_s: float, image: np.ndarray) -> None:
@@ -242,10 +248,13 @@ class Walker:
             self._emit(replace(last, t_s=before[0], file=None, annotated=None, keep=None))
 
     def _emit(self, frame: Frame) -> None:
-        self._last = frame
+        last, self._last = self._last, frame
         self.walk.frames.append(frame)
-        if frame.is_ad or frame.has_ad_cue or frame.kind == "permission":
+        if last is None or _status(last) != _status(frame):
+            # what verdicts date (an ad coming or going, its first close control, a prompt) lies here
             bisect.insort(self._judged_s, frame.t_s)
+            if last is not None:
+                bisect.insort(self._judged_s, last.t_s)
         self.on_frame(frame)
 
     # -- touch dots -----------------------------------------------------------------------------------
@@ -302,8 +311,8 @@ class Walker:
         horizon, judged = now_s - EVICT_AFTER_S, self._judged_s
 
         def needed(t_s: float) -> bool:
-            i = bisect.bisect_left(judged, t_s - EVICT_AFTER_S / 2)
-            return i < len(judged) and judged[i] <= t_s + EVICT_AFTER_S / 2
+            i = bisect.bisect_left(judged, t_s - NEEDED_NEAR_S)
+            return i < len(judged) and judged[i] <= t_s + NEEDED_NEAR_S
         samples, frames = self.walk.samples, self.walk.frames
         while self._evict_at[0] < len(samples) and samples[self._evict_at[0]][0] < horizon:
             t_s, thumb = samples[self._evict_at[0]]
@@ -313,9 +322,24 @@ class Walker:
         while self._evict_at[1] < len(frames) and frames[self._evict_at[1]].t_s < horizon:
             frame = frames[self._evict_at[1]]
             if frame.image and not needed(frame.t_s):
-                frame.image = b""
+                if frame.file and frame.analysis.close_controls:
+                    self._keep_candidate(frame)
+                else:
+                    frame.image = b""
             self._evict_at[1] += 1
         self._evicted_to = horizon
+
+    def _keep_candidate(self, frame: Frame) -> None:
+        """Keep the image of an analysed frame with a close control only while it is among the
+        KEEP_CANDIDATES clearest and largest of those far from every event: the per-frame rules are
+        judged on the clearest (``crawler.video.judge.best_frame``), which needs its image as evidence."""
+        controls = frame.analysis.close_controls
+        key = (round(max(c.confidence for c in controls), 2), max(c.box.area for c in controls))
+        self._candidates.append((key, frame))
+        self._candidates.sort(key=lambda kept: kept[0], reverse=True)
+        for _, dropped in self._candidates[KEEP_CANDIDATES:]:
+            dropped.image = b""
+        del self._candidates[KEEP_CANDIDATES:]
 
     def finish(self) -> Walk:
         """The walk, once the last frame was added: a change still pending is analysed."""
@@ -326,6 +350,11 @@ class Walker:
             self._emit(replace(self._last, t_s=self._previous[0], file=None, annotated=None, keep=None))
         self._previous = self._pending = None
         return self.walk
+
+
+def _status(frame: Frame) -> tuple[bool, bool, bool]:
+    """What a frame shows that the verdicts care about: an ad or an ad cue, a prompt, a close control."""
+    return frame.is_ad or frame.has_ad_cue, frame.kind == "permission", bool(frame.analysis.close_controls)
 
 
 def _label(t_s: float) -> str:
