@@ -62,6 +62,15 @@ def _load_profile(name: Optional[str]):
         raise fail(str(exc))
 
 
+def _judging_inputs(density: Optional[float], rules: Optional[Path], profile: Optional[str],
+                    json_path: Optional[Path]):
+    """(rule profile, device profile, quiet) of `analyze` and `timeline`; a usage error for bad ones.
+    Quiet: the JSON goes to a file and stdout is not a terminal, so no table is printed."""
+    if density is not None and density <= 0:
+        raise fail(f"--density must be positive, got {density}")
+    return _load_rules(rules), _load_profile(profile), json_path is not None and not sys.stdout.isatty()
+
+
 def _print_entry(entry: dict) -> None:
     if "error" in entry:
         return   # already said on stderr
@@ -91,11 +100,7 @@ def analyze(
     """Judge screenshots: screen kind, close controls, ad label, permission purpose, with findings."""
     from crawler import analyze_cmd
 
-    if density is not None and density <= 0:
-        raise fail(f"--density must be positive, got {density}")
-    rule_profile = _load_rules(rules)
-    device = _load_profile(profile)
-    quiet = json_path is not None and not sys.stdout.isatty()
+    rule_profile, device, quiet = _judging_inputs(density, rules, profile, json_path)
     result = analyze_cmd.run(paths, device, density, rule_profile, json_path, report,
                              on_result=None if quiet else _print_entry)
     if report is not None:
@@ -173,11 +178,7 @@ def timeline(
     """Judge screen recordings of app launches frame by frame: timeline, touches, findings."""
     from crawler import timeline_cmd
 
-    if density is not None and density <= 0:
-        raise fail(f"--density must be positive, got {density}")
-    rule_profile = _load_rules(rules)
-    device = _load_profile(profile)
-    quiet = json_path is not None and not sys.stdout.isatty()
+    rule_profile, device, quiet = _judging_inputs(density, rules, profile, json_path)
     bar, progress = _timeline_progress()
     if bar is not None:
         bar.start()

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler import atomic
+from crawler.analyze_cmd import AnalyzeRun
 from crawler.profiles import DeviceProfile
 from crawler.serialize import finding_dict
 from crawler.video import decode, judge, report
@@ -22,23 +22,11 @@ from vision import Display
 from vision.rules import RuleProfile
 from vision.types import worst_verdict
 
-EXIT_OK, EXIT_VIOLATION, EXIT_INPUT = 0, 1, 2
 #: A recording this much narrower or wider than the profile's screen is that screen scaled (a phone's
 #: recorder at 720p): its px per dp scales with it. Within it, the profile's density stands (1080 vs 1082).
 SCALED_BEYOND = 0.03
-
-
-@dataclass
-class TimelineRun:
-    entries: list[dict] = field(default_factory=list)
-    errors: int = 0
-    violations: int = 0
-
-    @property
-    def exit_code(self) -> int:
-        if self.errors:
-            return EXIT_INPUT        # a recording never looked at must not let a gate pass
-        return EXIT_VIOLATION if self.violations else EXIT_OK
+#: Exit codes and their tally are `analyze`'s: an unreadable recording (2) wins over a violation (1).
+TimelineRun = AnalyzeRun
 
 
 def display_for(info: decode.VideoInfo, profile: DeviceProfile | None, density: float | None) -> Display:
