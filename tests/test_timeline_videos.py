@@ -1,9 +1,9 @@
 """`splashaudit timeline` on screen recordings of the fixture apps: the live check's verdicts, from video.
 
-The recordings were made on the Chromium phone by ``fixtures/record_videos.py`` (DevTools screencast
-frames, Android-style "show taps" dots for the taps a tester made) and are kept as an archive of
-shared tiles; the MP4 files are built from it once (``build/videos-HASH/``, about 15 s on a clean
-clone). Each app is judged from its recordings alone and must get what ``check`` gets live
+The recordings were made on the Chromium phone by ``fixtures/record_videos.py`` (DevTools captures at
+the phone's pixels, Android-style "show taps" dots for the taps a tester made) and are kept as an
+archive of shared tiles (a video ad's frames whole); the MP4 files are built from it once
+(``build/videos-HASH/``, about 8 s on a clean clone). Each app is judged from its recordings alone and must get what ``check`` gets live
 (``tests/test_check_e2e.EXPECTED``), the late close dated within 0.2 s of when it was painted.
 """
 
