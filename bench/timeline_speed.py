@@ -39,15 +39,9 @@ MOVING_S = 4.0
 
 def _take_pictures(atlas, index, name: str, density: float):
     """Each 1/FPS of a take: the picture on screen (with its touch dots), at 1080 x 2400."""
-    take = index["takes"][name]
     frames = record_videos.take_frames(atlas, index, name)
-    shown = record_videos.changed_frames(take, frames, FPS, None, density)
-    count = int(take["duration_s"] * FPS) + 1
-    at = 0
-    for i in range(count):
-        while at + 1 < len(shown) and shown[at + 1][0] <= i:
-            at += 1
-        yield cv2.resize(shown[at][1], SIZE_PX, interpolation=cv2.INTER_AREA)
+    for picture in record_videos.every_frame(index["takes"][name], frames, FPS, None, density):
+        yield cv2.resize(picture, SIZE_PX, interpolation=cv2.INTER_AREA)
 
 
 def _moving(seconds: float, base: np.ndarray):

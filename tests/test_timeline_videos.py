@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "fixtures"))
 import record_videos  # noqa: E402
 
 #: The recordings re-encoded as a phone's recorder gives them (720 px wide, 15 fps) that are judged too.
-COPIES = ("late_close", "fade_close", "photo_ad-close", "repop")
+COPIES = ("late_close", "fade_close", "photo_ad-close")
 
 
 def _order(take: str) -> int:
@@ -147,6 +147,21 @@ def test_a_phones_720p_15fps_copy_gets_the_same_verdicts(fixture_videos, take):
     assert {rule: _verdicts(entry).get(rule) for rule in wanted} == wanted, entry["findings"]
     if app in CLOSE_SHOWN_S:
         assert _close_delay_error_s(entry, takes[take]) <= 0.2, entry["findings"]
+
+
+def test_a_constant_rate_recording_dates_a_fading_close_as_well(fixture_videos, tmp_path):
+    """A recorder writing every frame (30 a second, the picture repeated while nothing changed) shows a
+    fade as a run of changes: the pill is still dated by the frame that first shows it."""
+    atlas, index = record_videos.load_archive()
+    take = index["takes"]["fade_close"]
+    frames = record_videos.take_frames(atlas, index, "fade_close")
+    path = tmp_path / "fade_close-cfr.mp4"
+    record_videos.write_constant_rate(record_videos.every_frame(take, frames, 30, 720, 2.625), path, 30)
+    run = timeline_cmd.run([str(path)], load_profile("chromium-phone"), None, load_rule_profile(), None, None)
+    (entry,) = run.entries
+    assert entry["videos"][0]["frames"]["looked_at"] >= 30 * take["duration_s"]
+    assert _verdicts(entry)["CLOSE_PRESENT"] == "violation"
+    assert _close_delay_error_s(entry, fixture_videos[1]["fade_close"]) <= 0.2, entry["findings"]
 
 
 def test_a_corrupt_and_a_truncated_recording_are_one_line_each_and_the_good_ones_judged(fixture_videos, tmp_path):

@@ -168,7 +168,7 @@ class Walker:
         pending = self._pending
         if pending is not None and not self._differs(pending[2], thumb, t_s):
             if t_s - pending[0] + self.frame_interval_s >= self._hold_needed_s(pending[0]):
-                self._analyse(t_s, image, thumb)    # held still: settled
+                self._analyse(*pending)             # held still: settled, dated by when it first showed
                 return
         else:
             self._pending = (t_s, image, thumb)
