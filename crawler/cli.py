@@ -75,17 +75,22 @@ def _print_entry(entry: dict) -> None:
     if "error" in entry:
         return   # already said on stderr
     # App text (OCR) goes through markup escaping: an ad saying "[bold]" must not restyle the terminal.
-    table = Table(title=escape(f"{entry['image']}  [{entry['screen']['kind']}]"), title_justify="left",
-                  show_edge=False, expand=False)
+    out.print(_findings_table(f"{entry['image']}  [{entry['screen']['kind']}]", entry["findings"],
+                              "no rule applies to a screen of this kind"))
+
+
+def _findings_table(title: str, findings: list[dict], none: str) -> Table:
+    """A rule / verdict / message row per finding (``none`` when there is none); app text escaped."""
+    table = Table(title=escape(title), title_justify="left", show_edge=False, expand=False)
     table.add_column("rule")
     table.add_column("verdict")
     table.add_column("message", overflow="fold")
-    for f in entry["findings"]:
+    for f in findings:
         table.add_row(f["rule"], f"[{_VERDICT_STYLE[f['verdict']]}]{f['verdict']}[/]",
                       escape(f["message"].split(" [")[0]))
-    if not entry["findings"]:
-        table.add_row("-", "[dim]n/a[/]", "no rule applies to a screen of this kind")
-    out.print(table)
+    if not findings:
+        table.add_row("-", "[dim]n/a[/]", none)
+    return table
 
 
 @app.command()
@@ -127,15 +132,8 @@ def _caps(udid: Optional[str], cap: Optional[list[str]], platform: Optional[str]
 def _print_unit(entry: dict) -> None:
     """One judged recording (or group of recordings of one app): its timeline and findings."""
     names = " + ".join(v["video"] for v in entry["videos"])
-    table = Table(title=escape(f"{names}  [{entry['verdict']}]"), title_justify="left", show_edge=False)
-    table.add_column("rule")
-    table.add_column("verdict")
-    table.add_column("message", overflow="fold")
-    for f in entry["findings"]:
-        table.add_row(f["rule"], f"[{_VERDICT_STYLE[f['verdict']]}]{f['verdict']}[/]",
-                      escape(f["message"].split(" [")[0]))
-    if not entry["findings"]:
-        table.add_row("-", "[dim]n/a[/]", "no splash ad, pop-up or permission prompt in the recording")
+    table = _findings_table(f"{names}  [{entry['verdict']}]", entry["findings"],
+                            "no splash ad, pop-up or permission prompt in the recording")
     for video in entry["videos"]:
         events = ", ".join(f"{e['what']} {e['t_s']:.2f}s" for e in video["timeline"] if e["what"] != "touch")
         out.print(escape(f"{video['video']}: {video['duration_s']:.1f} s, {video['frames']['analysed']} of "
