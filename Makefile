@@ -36,6 +36,7 @@ test: setup
 
 bench: setup
 	$(PY) bench/analyze_speed.py
+	$(PY) bench/timeline_speed.py
 
 # Fits vision/models/ on the labelled screens (rendered and real); prints the held-out real scores.
 train: setup

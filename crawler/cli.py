@@ -62,21 +62,35 @@ def _load_profile(name: Optional[str]):
         raise fail(str(exc))
 
 
+def _judging_inputs(density: Optional[float], rules: Optional[Path], profile: Optional[str],
+                    json_path: Optional[Path]):
+    """(rule profile, device profile, quiet) of `analyze` and `timeline`; a usage error for bad ones.
+    Quiet: the JSON goes to a file and stdout is not a terminal, so no table is printed."""
+    if density is not None and density <= 0:
+        raise fail(f"--density must be positive, got {density}")
+    return _load_rules(rules), _load_profile(profile), json_path is not None and not sys.stdout.isatty()
+
+
 def _print_entry(entry: dict) -> None:
     if "error" in entry:
         return   # already said on stderr
     # App text (OCR) goes through markup escaping: an ad saying "[bold]" must not restyle the terminal.
-    table = Table(title=escape(f"{entry['image']}  [{entry['screen']['kind']}]"), title_justify="left",
-                  show_edge=False, expand=False)
+    out.print(_findings_table(f"{entry['image']}  [{entry['screen']['kind']}]", entry["findings"],
+                              "no rule applies to a screen of this kind"))
+
+
+def _findings_table(title: str, findings: list[dict], none: str) -> Table:
+    """A rule / verdict / message row per finding (``none`` when there is none); app text escaped."""
+    table = Table(title=escape(title), title_justify="left", show_edge=False, expand=False)
     table.add_column("rule")
     table.add_column("verdict")
     table.add_column("message", overflow="fold")
-    for f in entry["findings"]:
+    for f in findings:
         table.add_row(f["rule"], f"[{_VERDICT_STYLE[f['verdict']]}]{f['verdict']}[/]",
                       escape(f["message"].split(" [")[0]))
-    if not entry["findings"]:
-        table.add_row("-", "[dim]n/a[/]", "no rule applies to a screen of this kind")
-    out.print(table)
+    if not findings:
+        table.add_row("-", "[dim]n/a[/]", none)
+    return table
 
 
 @app.command()
@@ -91,11 +105,7 @@ def analyze(
     """Judge screenshots: screen kind, close controls, ad label, permission purpose, with findings."""
     from crawler import analyze_cmd
 
-    if density is not None and density <= 0:
-        raise fail(f"--density must be positive, got {density}")
-    rule_profile = _load_rules(rules)
-    device = _load_profile(profile)
-    quiet = json_path is not None and not sys.stdout.isatty()
+    rule_profile, device, quiet = _judging_inputs(density, rules, profile, json_path)
     result = analyze_cmd.run(paths, device, density, rule_profile, json_path, report,
                              on_result=None if quiet else _print_entry)
     if report is not None:
@@ -117,6 +127,68 @@ def _caps(udid: Optional[str], cap: Optional[list[str]], platform: Optional[str]
         return command_line_caps(udid, cap)
     except CapabilityError as exc:
         raise fail(str(exc))
+
+
+def _print_unit(entry: dict) -> None:
+    """One judged recording (or group of recordings of one app): its timeline and findings."""
+    names = " + ".join(v["video"] for v in entry["videos"])
+    table = _findings_table(f"{names}  [{entry['verdict']}]", entry["findings"],
+                            "no splash ad, pop-up or permission prompt in the recording")
+    for video in entry["videos"]:
+        events = ", ".join(f"{e['what']} {e['t_s']:.2f}s" for e in video["timeline"] if e["what"] != "touch")
+        out.print(escape(f"{video['video']}: {video['duration_s']:.1f} s, {video['frames']['analysed']} of "
+                         f"{video['frames']['looked_at']} frames analysed; {events or 'no events'}"),
+                  highlight=False)
+        for touch in video["touches"]:
+            out.print(escape(f"  touch {touch['t_s']:.2f}s on {touch['on']}: {touch['followed']}"), highlight=False)
+    out.print(table)
+
+
+def _timeline_progress():
+    """A rich progress bar per recording on stderr, when stderr is a terminal (None otherwise)."""
+    if not sys.stderr.isatty():
+        return None, None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[at]}"),
+                   TimeRemainingColumn(), console=err, transient=True)
+
+    def for_video(name: str):
+        task = bar.add_task(escape(Path(name).name), total=None, at="")
+
+        def update(t_s: float, info) -> None:
+            bar.update(task, total=info.duration_s, completed=t_s, at=f"{t_s:.1f} s")
+        return update
+    return bar, for_video
+
+
+@app.command()
+def timeline(
+    paths: list[str] = typer.Argument(..., metavar="VIDEO...", help="Screen recordings: MP4, WebM, MKV or MOV."),
+    density: Optional[float] = typer.Option(None, help="Pixels per dp of the recording (Android densityDpi / 160)."),
+    profile: Optional[str] = typer.Option(None, help=f"Device profile: {', '.join(available_profiles())}."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Write timelines and findings as JSON here."),
+    report: Optional[Path] = typer.Option(None, help="Write index.html with the timeline strips here."),
+    rules: Optional[Path] = typer.Option(None, help="A rule profile TOML replacing the defaults."),
+    same_app: bool = typer.Option(False, "--same-app", help="The recordings are launches of one app: judge "
+                                  "them together (the first one teaches the app's main screen)."),
+) -> None:
+    """Judge screen recordings of app launches frame by frame: timeline, touches, findings."""
+    from crawler import timeline_cmd
+
+    rule_profile, device, quiet = _judging_inputs(density, rules, profile, json_path)
+    bar, progress = _timeline_progress()
+    if bar is not None:
+        bar.start()
+    try:
+        result = timeline_cmd.run(paths, device, density, rule_profile, json_path, report, same_app=same_app,
+                                  on_result=None if quiet else _print_unit, progress=progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+    if report is not None:
+        err.print(f"report: {report / 'index.html'}", markup=False)
+    raise typer.Exit(result.exit_code)
 
 
 def _progress_printer():

@@ -59,9 +59,12 @@ def close_present(observe: Launch, rules: RuleProfile) -> Finding:
                            f"no close control in the frames analysed, but the last of them ({ads[-1].t_s:.1f} s) "
                            f"came {end_s - ads[-1].t_s:.1f} s before the ad ended: a late close may have "
                            "been missed", **{**evidence, "ad_end_s": round(end_s, 2)})
-        return finding(rules, "CLOSE_PRESENT", "violation", "广告展示全程未出现关闭/跳过控件",
+        countdown = next((f.analysis.countdown.seconds for f in ads if f.analysis.countdown), None)
+        only = ("（仅有倒计时）", f", only a countdown ({countdown})") if countdown is not None else ("", "")
+        return finding(rules, "CLOSE_PRESENT", "violation", f"广告展示全程未出现关闭/跳过控件{only[0]}",
                        f"no close or skip control appeared while the ad was shown "
-                       f"({ads[0].t_s:.1f}-{ads[-1].t_s:.1f} s, {len(ads)} frames)", **evidence)
+                       f"({ads[0].t_s:.1f}-{ads[-1].t_s:.1f} s, {len(ads)} frames){only[1]}",
+                       countdown_only=countdown is not None, **evidence)
     close_seen_s = first_close.close_since_s or first_close.t_s
     delay_s = round(close_seen_s - ads[0].t_s, 2)
     least_s, most_s = close_delay_bounds(observe, first_close, close_seen_s)
@@ -432,13 +435,15 @@ def shake_jump(launches: list[Launch], rules: RuleProfile, settings: ProbeSettin
 
 
 def judge_launches(launches: list[Launch], rules: RuleProfile,
-                   settings: ProbeSettings | None = None, motion: MotionSetup | None = None) -> list[Finding]:
-    """One finding per rule that the probes could speak to."""
+                   settings: ProbeSettings | None = None, motion: MotionSetup | None = None,
+                   choose_key=key_frame) -> list[Finding]:
+    """One finding per rule that the probes could speak to. ``choose_key(launches)`` picks the frame
+    the per-frame rules are judged on (a recording picks the control's best frame of many)."""
     settings = settings or ProbeSettings()
     observe = next((l for l in launches if l.kind == "observe"), None)
     if key_frame(launches) is None:
         promote_jumping_splash(launches, rules, settings)
-    frame = key_frame(launches)
+    frame = choose_key(launches)
     findings: list[Finding] = []
     if frame is None:
         why = _cueless_splash_note(launches, settings)

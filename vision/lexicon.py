@@ -268,6 +268,18 @@ def shake_result(text: str) -> bool:
     return bool(SHAKE_RESULT.search(normalise(text)))
 
 
+#: What a page outside the app shows: a store's or an ad landing page's download or install button,
+#: a browser's address. (Asked only of a screen that a touch led to and the app never showed before.)
+OUTSIDE_APP = re.compile(r"下载|安装|应用商店|应用市场|appstore|googleplay|install|download|openapp|打开app",
+                         re.IGNORECASE)
+_ADDRESS = re.compile(r"^\s*(https?://)?([\w-]+\.)+(com|cn|net|org|io|app|top|xyz)(/\S*)?\s*$", re.IGNORECASE)
+
+
+def outside_app(text: str) -> bool:
+    """Words only a page outside the app shows (a store, a download page, a browser's address bar)."""
+    return bool(OUTSIDE_APP.search(normalise(text)) or _ADDRESS.match(text))
+
+
 def permission_kind(text: str) -> str | None:
     """The permission a prompt's text asks for, if it is a permission question."""
     if not PERMISSION_QUESTION.search(text):

@@ -1,0 +1,97 @@
+"""`splashaudit timeline`'s parts on drawn frames: touch dots told from controls, unreadable recordings
+told apart, the report's escaping. Cheap: no analysis, no browser."""
+
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from crawler.video import decode, report
+from vision import touchspots
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
+from record_videos import draw_touch_spot  # noqa: E402  (the fixture recorder's "show taps" dot)
+
+DENSITY = 2.625
+
+
+def _photo(seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:900, 0:1082].astype(np.float32)
+    base = 130 + 50 * (x / 1082) - 40 * (y / 900) + 22 * np.sin(x / 41) * np.cos(y / 67)
+    grey = np.clip(base + rng.integers(-8, 8, size=base.shape), 0, 255).astype(np.uint8)
+    return cv2.merge([grey, np.clip(grey.astype(int) + 40, 0, 255).astype(np.uint8), grey])
+
+
+def _find(before: np.ndarray, after: np.ndarray):
+    """What the walker does: changed cells of the thumbnails, then a look at full size."""
+    from vision import framediff
+    cells = framediff.cell_changes(framediff.thumbnail_of(before), framediff.thumbnail_of(after)) > 5.0
+    grey = [cv2.cvtColor(i, cv2.COLOR_BGR2GRAY) for i in (before, after)]
+    boxes = touchspots.candidate_boxes(cells, 32, DENSITY)
+    return [s for s in (touchspots.find_spot(*grey, box, DENSITY) for box in boxes) if s is not None]
+
+
+@pytest.mark.parametrize("background", ["photo", "orange", "white"])
+def test_a_show_taps_dot_is_found_where_it_was_drawn_appearing_and_fading(background):
+    before = {"photo": _photo(), "orange": np.full((900, 1082, 3), (54, 90, 255), np.uint8),
+              "white": np.full((900, 1082, 3), 255, np.uint8)}[background]
+    down = before.copy()
+    draw_touch_spot(down, 540, 450, DENSITY, 1.0)
+    fading = before.copy()
+    draw_touch_spot(fading, 540, 450, DENSITY, 0.4)
+    spots = _find(before, down)
+    assert len(spots) == 1 and spots[0].appearing
+    assert abs(spots[0].x_px - 540) < 8 and abs(spots[0].y_px - 450) < 8
+    faded = _find(down, fading)
+    assert len(faded) == 1 and not faded[0].appearing
+
+
+def test_controls_appearing_are_not_touches():
+    photo = _photo()
+    pill = photo.copy()                       # a 跳过 pill (70 x 32 dp) appearing in the corner
+    cv2.rectangle(pill, (856, 105), (1040, 189), (40, 40, 40), -1)
+    cv2.putText(pill, "5", (960, 165), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (255, 255, 255), 3)
+    ticked = pill.copy()                      # its countdown ticking
+    cv2.rectangle(ticked, (950, 120), (1000, 175), (40, 40, 40), -1)
+    cv2.putText(ticked, "4", (960, 165), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (255, 255, 255), 3)
+    circle = photo.copy()                     # a ✕ in an opaque white 36 dp circle (a pop-up's close)
+    cv2.circle(circle, (540, 700), 47, (255, 255, 255), -1)
+    cv2.line(circle, (520, 680), (560, 720), (60, 60, 60), 4)
+    cv2.line(circle, (560, 680), (520, 720), (60, 60, 60), 4)
+    assert _find(photo, pill) == [] and _find(pill, ticked) == [] and _find(photo, circle) == []
+
+
+def test_a_recording_cut_short_and_a_corrupt_one_are_told_apart(tmp_path):
+    good = tmp_path / "good.mp4"
+    writer = cv2.VideoWriter(str(good), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"mp4v"), 15, (320, 640))
+    for i in range(10):
+        writer.write(np.full((640, 320, 3), 20 * i, np.uint8))
+    writer.release()
+    capture, info = decode.open_video(good)
+    assert [round(t, 3) for t, _ in decode.frames(capture, info)][:3] == [0.0, 0.067, 0.133]
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(decode.VideoError, match="truncated"):
+        decode.open_video(cut)
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(np.random.default_rng(0).integers(0, 255, 5000, dtype=np.uint8).tobytes())
+    with pytest.raises(decode.VideoError, match="not a video OpenCV can read"):
+        decode.open_video(junk)
+    with pytest.raises(decode.VideoError, match="empty"):
+        (tmp_path / "empty.webm").write_bytes(b"")
+        decode.open_video(tmp_path / "empty.webm")
+
+
+def test_the_report_escapes_what_the_app_shows(tmp_path):
+    hostile = "<script>alert(1)</script>"
+    section = {"number": 1, "verdict": "violation",
+               "findings": [{"rule": "CLOSE_PRESENT", "verdict": "violation", "message": hostile, "evidence": {}}],
+               "videos": [{"name": f"{hostile}.mp4", "frames": [], "touches": [],
+                           "strip": {"duration_s": 3.0, "thumbs": [], "spans": [{"left": 10, "width": 50}],
+                                     "events": [{"left": 20, "t_s": 0.6, "what": "touch", "kind": "touch",
+                                                 "detail": hostile}]}}]}
+    page = report.write_index(tmp_path, [{"verdict": "violation"}], [section]).read_text()
+    assert hostile not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page

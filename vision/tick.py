@@ -1,0 +1,55 @@
+"""A countdown that ticked: the same screen a second later, read again only where it changed.
+
+A splash ad's "跳过 5" becomes "跳过 4" every second; nothing else on the screen moves. Reading the
+countdown again where it was (one small text box, tens of ms) says what a full analysis (OCR of the
+whole screen, most of a second on a photo) would, for a screen known a moment ago.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from vision import lexicon, ocr
+from vision.types import Box, ScreenAnalysis
+
+
+def _quad(box: Box, margin_px: int, width: int, height: int) -> np.ndarray:
+    b = box.expand(margin_px).clip(width, height)
+    return np.array([[b.x, b.y], [b.x2, b.y], [b.x2, b.y2], [b.x, b.y2]], dtype=np.float32)
+
+
+def _seconds(text: str) -> int | None:
+    label = lexicon.close_label(text)
+    return label[1] if label and label[1] is not None else lexicon.countdown_seconds(text)
+
+
+def ticking_boxes(analysis: ScreenAnalysis) -> list[Box]:
+    """Where a screen's countdown is shown: its countdown, and any close control whose label counts."""
+    boxes = [analysis.countdown.box] if analysis.countdown is not None else []
+    boxes += [c.box for c in analysis.close_controls if c.kind == "text" and _seconds(c.text) is not None]
+    return boxes
+
+
+def reread(image_bgr: np.ndarray, analysis: ScreenAnalysis) -> ScreenAnalysis | None:
+    """``analysis`` with its countdown (and the labels that carry it) read again from ``image_bgr``;
+    None when the countdown cannot be read there (then the screen needs a full analysis)."""
+    height, width = image_bgr.shape[:2]
+    countdown = analysis.countdown
+    counting = [c for c in analysis.close_controls if c.kind == "text" and _seconds(c.text) is not None]
+    boxes = ([countdown.box] if countdown is not None else []) + [c.box for c in counting]
+    if not boxes:
+        return None
+    texts = [ocr.recognise(image_bgr, [_quad(b, 4, width, height)]) for b in boxes]
+    if any(len(found) != 1 or _seconds(found[0].text) is None for found in texts):
+        return None
+    new = replace(analysis, notes=[*analysis.notes, "countdown read again"])
+    read = iter(found[0].text for found in texts)
+    if countdown is not None:
+        text = next(read)
+        new.countdown = replace(countdown, seconds=_seconds(text), text=text)
+    relabelled = {id(c): next(read) for c in counting}
+    new.close_controls = [replace(c, text=relabelled[id(c)]) if id(c) in relabelled else c
+                          for c in analysis.close_controls]
+    return new
