@@ -9,6 +9,7 @@ not run are ``inconclusive`` ("not probed: ..."), never ``pass``.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,6 +201,11 @@ def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfil
     evidence = Evidence(out_dir, writer)
     planned: list[str] = []
     prober = device = None
+    # Loading the OCR models takes about a second of CPU, opening the device about a second of
+    # waiting on the browser or phone: side by side, not one after the other.
+    warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocr-warm-up")
+    warmed = warming.submit(ocr.warm_up)
+    warming.shutdown(wait=False)
 
     def record(launch, frame):
         evidence.keep(launch, frame)
@@ -217,7 +223,7 @@ def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfil
             device = stack.enter_context(open_device(profile, appium_url, capabilities=capabilities, reset=reset))
             device.server, device.moment = server, "setup"
             display = _display(device, profile, result)
-            ocr.warm_up()
+            warmed.result()
             prober = Prober(device, app, display, rules, settings, on_event=record)
             motion_input = device.motion_support()
             result.motion = MotionSetup(motion_input, device.cannot_shake, bool(kinds and "shake" in kinds))

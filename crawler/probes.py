@@ -318,6 +318,7 @@ class Prober:
         """
         s = self.settings
         previous, ad_seen_at, last_ad_at = None, None, None
+        watcher.due_s = s.wait_for_ad_s
         for frame in frames:
             self._record(launch, frame)
             if frame.kind == "permission":
@@ -337,6 +338,7 @@ class Prober:
             if frame.is_ad or self._target(frame, False, body, shake):
                 ad_seen_at = frame.t_s if ad_seen_at is None else ad_seen_at
                 last_ad_at = frame.t_s
+                watcher.due_s = frame.t_s + s.settle_s
             elif last_ad_at is not None and frame.t_s - last_ad_at >= s.settle_s:
                 return None      # the ad came and went without what we wait for
             if ad_seen_at is None and frame.t_s > s.wait_for_ad_s:
@@ -359,6 +361,7 @@ class Prober:
         """Watch until the screen settles after every ad-like screen (or none came by wait_for_ad_s)."""
         s = self.settings
         adlike_seen_at = last_adlike_at = None
+        watcher.due_s = s.wait_for_ad_s
         for frame in watcher.frames(s.observe_max_s):
             self._record(launch, frame)
             if frame.kind == "permission":
@@ -366,6 +369,7 @@ class Prober:
             elif frame.is_ad or frame.has_ad_cue:
                 adlike_seen_at = frame.t_s if adlike_seen_at is None else adlike_seen_at
                 last_adlike_at = frame.t_s
+                watcher.due_s = frame.t_s + s.settle_s
             elif last_adlike_at is not None and frame.t_s - last_adlike_at >= s.settle_s:
                 break
             elif adlike_seen_at is None and frame.t_s >= s.wait_for_ad_s:
@@ -452,15 +456,16 @@ class Prober:
         control = max(ad.analysis.close_controls, key=lambda c: c.box.area)
         target = control.touch_box or control.box
         tap_t = self._tap(launch, watcher, ad, *target.center, target=f"close control '{control.text}'")
-        launch.outcome = self._watch_after_close(launch, frames, tap_t)
+        launch.outcome = self._watch_after_close(launch, watcher, frames, tap_t)
 
-    def _watch_after_close(self, launch: Launch, frames, tap_t: float) -> str:
+    def _watch_after_close(self, launch: Launch, watcher: Watcher, frames, tap_t: float) -> str:
         """Record frames after a close tap until they can tell: gone (and not back), still there, a jump.
 
         Each frame is labelled before it is recorded, so the frames that decide are filed as evidence.
         """
         s = self.settings
         dismissed_at = None
+        watcher.due_s = tap_t + s.dismiss_within_s
         for frame in frames:
             if frame.t_s <= tap_t:
                 continue   # taken before the tap landed
@@ -479,6 +484,7 @@ class Prober:
                 return ending[1]
             if dismissed_at is None and not frame.is_ad and frame.kind != "permission":
                 dismissed_at = frame.t_s
+                watcher.due_s = dismissed_at + s.repop_watch_s
                 launch.note(frame.t_s, "ad_dismissed")
             if dismissed_at is not None and frame.t_s - dismissed_at >= s.repop_watch_s:
                 return f"dismissed {dismissed_at - tap_t:.1f} s after the tap, no jump, no re-pop"
@@ -501,10 +507,11 @@ class Prober:
             return
         what = "ad body" if ad.is_ad else "splash body"
         tap_t = self._tap(launch, watcher, ad, *point, target=what)
-        launch.outcome = self._watch_for_jump(launch, frames, tap_t, "after tap")
+        launch.outcome = self._watch_for_jump(launch, watcher, frames, tap_t, "after tap")
 
-    def _watch_for_jump(self, launch: Launch, frames, since_s: float, first_label: str) -> str:
+    def _watch_for_jump(self, launch: Launch, watcher: Watcher, frames, since_s: float, first_label: str) -> str:
         """Record the frames after an action (taken after ``since_s``) until a jump or ``jump_watch_s``."""
+        watcher.due_s = since_s + self.settings.jump_watch_s
         for frame in frames:
             if frame.t_s <= since_s:
                 continue
@@ -537,7 +544,7 @@ class Prober:
         if end_t is None:
             launch.outcome = "ad gone before it could be shaken (the screen changed before the motion began)"
             return
-        launch.outcome = self._watch_for_jump(launch, frames, end_t, "after motion")
+        launch.outcome = self._watch_for_jump(launch, watcher, frames, end_t, "after motion")
         self._remember_ads(launch)
 
     def _recognise_shaken(self, thumb) -> Frame | None:

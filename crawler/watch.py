@@ -199,6 +199,9 @@ class Watcher:
         self.baseline, self.lock, self.t0 = baseline, lock, t0
         self.stats: SamplerStats | None = None
         self.sampler: FrameSampler | None = None
+        #: When the probe next needs a look though nothing changed (a watch window ending), s since
+        #: launch: the first screenshot at or after it is reported at once, not up to REPEAT_EVERY_S late.
+        self.due_s: float | None = None
 
     def now_s(self) -> float:
         return time.monotonic() - self.t0
@@ -222,8 +225,7 @@ class Watcher:
                 last_t, image, thumb = got
                 known = recognise(thumb) if recognise else None
                 if known is not None and (last is None or last.recognised_from is None
-                                          or framediff.changed(last.thumb, thumb)
-                                          or last_t - last.t_s >= REPEAT_EVERY_S):
+                                          or framediff.changed(last.thumb, thumb) or self._due(last, last_t)):
                     foreground, jump = self._foreground(known.analysis)
                     last = dataclasses.replace(
                         known, t_s=last_t, image=image, thumb=thumb, foreground=foreground, jump=jump,
@@ -233,7 +235,7 @@ class Watcher:
                     yield last
                     continue
                 if last is not None and not framediff.changed(last.thumb, thumb):
-                    if last_t - last.t_s >= REPEAT_EVERY_S:
+                    if self._due(last, last_t):
                         # The same screen: no new analysis, but a fresh look at who is in front.
                         foreground, jump = self._foreground(last.analysis)
                         last = dataclasses.replace(last, t_s=last_t, image=image, foreground=foreground,
@@ -244,6 +246,10 @@ class Watcher:
                 last = self.analyse(last_t, image, thumb)
                 sampler.stats.analysed += 1
                 yield last
+
+    def _due(self, last: Frame, t_s: float) -> bool:
+        """Whether an unchanged screen taken at ``t_s`` is to be reported again."""
+        return t_s - last.t_s >= REPEAT_EVERY_S or (self.due_s is not None and last.t_s < self.due_s <= t_s)
 
     def _foreground(self, analysis: ScreenAnalysis) -> tuple[Foreground, Jump | None]:
         with self.lock:

@@ -174,3 +174,27 @@ def test_a_known_ad_screen_is_recognised_only_with_its_close_control_in_place():
     faint_known = Frame(3.6, b"", with_pill.analysis, None, None, framediff.thumbnail(_jpeg(faint)))
     prober.known_ads = [faint_known]
     assert prober._recognise(framediff.thumbnail(_jpeg(screen(False, "3")))) is None
+
+
+def test_an_unchanged_screen_is_reported_at_the_first_screenshot_of_the_time_a_probe_asked_for(
+        web_device, fixture_apps):
+    """A watch window that ends between two of the watcher's periodic repeats is not overrun: a probe
+    deciding at ``tap + 1.5 s`` gets the first screenshot taken then, not the next repeat."""
+    from crawler.profiles import load_profile
+    from crawler.watch import REPEAT_EVERY_S, Watcher
+    from vision.rules import load_rule_profile
+
+    web_device.cold_launch(fixture_apps.url("no_ad"))       # a static page: only repeats come
+    watcher = Watcher(web_device, load_profile("chromium-phone").display(), load_rule_profile(),
+                      web_device.foreground(), DeviceLock(), time.monotonic())
+    seen, reported = 0, None
+    for frame in watcher.frames(10.0):
+        if watcher.due_s is not None:
+            reported = frame
+            break
+        seen += 1
+        if seen == 3:       # the first frame analysed, then two repeats: the loop's steady state
+            watcher.due_s = frame.t_s + REPEAT_EVERY_S / 2
+    taken = [t_s for t_s, _ in watcher.sampler.history]
+    assert reported is not None
+    assert reported.t_s == min(t_s for t_s in taken if t_s >= watcher.due_s)
