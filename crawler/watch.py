@@ -51,6 +51,9 @@ class Frame:
     recognised_from: str | None = None   # not analysed: the same screen as this analysed frame of a past launch
     #: when its screenshot came back (s since launch): the screen was captured between ``t_s`` and this
     returned_s: float | None = None
+    #: since when the samples before it showed its screen, found while they were whole (a recording's
+    #: walk lets their thumbnails go; None: walk the samples, as the live check does)
+    shown_from_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.analysed_t_s is None:
@@ -308,13 +311,19 @@ def screen_since_s(samples: list[tuple[float, np.ndarray | None]], frame: Frame,
     """Since when the screen ``frame`` shows was on screen (but not before ``after_s``), to a sample.
 
     Analysis is slower than sampling: the frames taken before ``frame`` are walked back for as long
-    as they show the same screen (thumbnails compared).
+    as they show the same screen (thumbnails compared, or ``frame.shown_from_s`` when it was found
+    while they were whole).
     """
     since = frame.t_s
     for t_s, thumb in reversed(samples):
         if t_s >= frame.t_s:
             continue
-        if t_s <= after_s or not framediff.same_screen(thumb, frame.thumb):
+        if t_s <= after_s:
+            break
+        if frame.shown_from_s is not None:
+            if t_s < frame.shown_from_s:
+                break
+        elif not framediff.same_screen(thumb, frame.thumb):
             break
         since = t_s
     return since

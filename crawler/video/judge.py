@@ -22,15 +22,13 @@ from crawler.devices.base import Jump
 from crawler.live import timeline
 from crawler.probe_verdicts import judge_launches, key_frame
 from crawler.probes import Launch, ProbeSettings, date_first_close, note_ad_timeline
-from crawler.video.walk import Touch, Walk
+from crawler.video.walk import Touch, Walk, on_close_control
 from crawler.watch import Frame, screen_since_s
 from vision import framediff, lexicon
 from vision.rules import RuleProfile
 from vision.types import Finding
 from vision.verdicts import finding
 
-#: A touch within this many dp of a close control's box is a touch on it.
-CONTROL_MARGIN_DP = 8.0
 #: A body touch stays this far (dp) from the ad's controls, label and jump buttons.
 BODY_CLEARANCE_DP = 12.0
 
@@ -90,10 +88,9 @@ def classify_touch(touch: Touch, before: Frame | None, density: float) -> tuple[
     if before is None:
         return "other", "nothing analysed yet"
     a = before.analysis
-    for control in a.close_controls:
-        box = control.touch_box or control.box
-        if box.contains(touch.x_px, touch.y_px, CONTROL_MARGIN_DP * density):
-            return "close", f"close control '{control.text}'"
+    control = on_close_control(touch, before, density)
+    if control is not None:
+        return "close", f"close control '{control.text}'"
     if not (before.is_ad or timeline.is_candidate(before)):
         return "other", f"a {before.kind} screen"
     for jump in a.jump_buttons:

@@ -11,10 +11,16 @@ they date changes between analyses (when a close control came, when an ad went),
 Touch dots (Android's "show taps", ``vision.touchspots``) are found between consecutive frames; the
 cells under a dot do not count as a change of the picture.
 
-Memory hardly grows with the video's length: a thumbnail is shared by the frames that show the same
-picture, and thumbnails and images far (EVICT_AFTER_S) from anything the verdicts date (an ad, a
-prompt or a close control coming or going, a touch) are let go, but for the few clearest frames with
-a close control (KEEP_CANDIDATES).
+Memory does not grow with the video's length: thumbnails and frame images are kept whole only while
+the walk is within KEEP_WHOLE_S of them, and what the verdicts later read off them is taken before
+they go. Each frame carries since when the samples before it showed its screen (``Frame.shown_from_s``,
+what ``screen_since_s`` dates by); a touch's proof (the sample before it, and those up to the next
+frame) is kept as the thumbnail of the frame before the touch when it showed the same screen, else as
+no screen at all; only the samples the first close control and the first tap on one are dated by stay
+whole (two windows of a few seconds). Images stay for the first ad frame, the frames around the first
+touches (the report's evidence) and, per place a close control showed, the KEEP_CANDIDATES clearest
+frames (the per-frame rules are judged on the clearest). A thumbnail is shared by the samples and
+frames that show the same picture.
 """
 
 from __future__ import annotations
@@ -43,16 +49,31 @@ BROAD_SHARE, MOVING_CHANGES, MOVING_HOLD_S = 0.5, 3, 0.4
 TOUCH_GAP_S, TOUCH_NEAR_DP = 0.6, 24.0
 #: The cells a dot covered stay out of the change test this long after it was last seen.
 SPOT_LINGER_S = 0.35
-#: Thumbnails and frame images older than EVICT_AFTER_S and further than NEEDED_NEAR_S from anything
-#: the verdicts date (an ad, a prompt or a close control coming or going; a touch) are let go: what is
-#: dated walks back or forward over the frames a second or two (a touch's proof 2 s before it).
-EVICT_AFTER_S, NEEDED_NEAR_S = 20.0, 3.0
-#: Of the analysed frames far from all that, this many showing a close control keep their image.
-KEEP_CANDIDATES = 6
+#: Thumbnails and frame images are kept whole while the walk is within this of them: a frame is
+#: emitted at most a second or two after the picture it shows, and a touch is read once SETTLED_S passed.
+KEEP_WHOLE_S = 10.0
+#: A touch's dot comes and goes, and the first frame after it is emitted, within this (then it is read).
+SETTLED_S = 3.0
+#: The samples this far before and after the first close control and the first tap on one stay whole:
+#: the close is dated back to the frame before it (up to the frame interval of a slow recording), the
+#: tap's outcome read over CLOSE_EFFECTIVE's dismiss and re-pop watches after it (plus TAP_WATCH_SLACK_S).
+FIRST_CLOSE_BEFORE_S, TAP_BEFORE_S, TAP_WATCH_SLACK_S = 3.0, 3.0, 2.0
+#: Of the analysed frames showing a close control in one place, this many (the clearest) keep their
+#: image; at most CONTROL_PLACES places are told apart.
+KEEP_CANDIDATES, CONTROL_PLACES = 6, 16
+#: A touch within this many dp of a close control's box is a touch on it.
+CONTROL_MARGIN_DP = 8.0
+#: What a let-go sample is kept as when it did not show the screen a touch's proof compares it with.
+NO_SCREEN = np.zeros((1, 1), np.uint8)
 #: A thumbnail this flat (grey standard deviation) is a blank or loading screen: not analysed.
 BLANK_MAX_STD = 4.0
 #: Evidence images are kept as JPEG at this quality; the report's strip uses tiny copies.
 IMAGE_JPEG_QUALITY, STRIP_WIDTH_PX = 90, 72
+#: The frames around this many first touches keep their image (the report shows at most ten frames).
+EVIDENCE_TOUCHES = 10
+#: The first ad frame and the first close control on a screen vision does not call an ad are kept at
+#: most this many times, waiting for one vision calls an ad.
+FIRST_PINS = 4
 
 
 @dataclass
@@ -65,6 +86,7 @@ class Touch:
     radius_px: float
     seen_s: list[float] = field(default_factory=list)
     appeared: bool = False          # its dot was seen appearing (not only fading)
+    read: bool = False              # its proof was taken from the samples (see Walker._read_touch)
 
 
 @dataclass
@@ -107,11 +129,15 @@ class Walker:
         self._run_start: tuple[float, np.ndarray] | None = None       # when the pending change began
         self._spot_cells: np.ndarray | None = None
         self._spot_until = -1.0
-        self._evicted_to = 0.0
         self._evict_at = [0, 0]                         # next sample and frame to consider letting go
-        self._judged_s: list[float] = []                # times of frames and touches verdicts look at
+        self._whole: list[tuple[float, float]] = []     # spans of samples kept whole (first close, first tap)
+        self._proofs: dict[int, np.ndarray | None] = {}     # sample index -> what it is kept as (None: whole)
+        self._keep_images: set[int] = set()             # id() of frames whose image the evidence needs
+        self._first_ad_seen = self._close_dated = self._close_tapped = False
+        self._pins = [0, 0]                             # first ad frames and first close controls kept
+        self._run: tuple[np.ndarray, float, float] | None = None    # see _shown_from
         self._broad_s: list[float] = []                 # times of recent broad changes (see BROAD_SHARE)
-        self._candidates: list[tuple[tuple, Frame]] = []    # see _keep_candidate
+        self._places: list[tuple[object, list[tuple[tuple, Frame]]]] = []    # see _keep_candidate
 
     # -- one frame ------------------------------------------------------------------------------------
     def add(self, t_s: float, image: np.ndarray) -> None:
@@ -131,8 +157,10 @@ class Walker:
         walk.samples.append((t_s, thumb))
         self._previous = (t_s, image, thumb)
         self._decide(t_s, image, thumb)
-        if t_s - self._evicted_to > EVICT_AFTER_S:
-            self._evict(t_s)
+        for touch in walk.touches:
+            if not touch.read and t_s - touch.t_s >= SETTLED_S and self._frame_after(touch.t_s) is not None:
+                self._read_touch(touch)
+        self._evict(t_s - KEEP_WHOLE_S)
 
     def _fill_gap(self, t_s: float) -> None:
         """What a gap before a frame at ``t_s`` says: the picture shown before it held still all along
@@ -249,13 +277,43 @@ class Walker:
 
     def _emit(self, frame: Frame) -> None:
         last, self._last = self._last, frame
+        frame.shown_from_s = self._shown_from(frame)
         self.walk.frames.append(frame)
-        if last is None or _status(last) != _status(frame):
-            # what verdicts date (an ad coming or going, its first close control, a prompt) lies here
-            bisect.insort(self._judged_s, frame.t_s)
-            if last is not None:
-                bisect.insort(self._judged_s, last.t_s)
+        ad, _, close = _status(frame)
+        # What a screen not yet called an ad shows may turn out to be the ad's (``timeline.place_all``):
+        # the firsts are kept until one on a screen vision calls an ad, at most FIRST_PINS times.
+        if ad and not self._first_ad_seen and (last is None or not _status(last)[0]):
+            self._keep_images.add(id(frame))       # the report's first ad frame
+            self._pins[0] += 1
+            self._first_ad_seen = frame.is_ad or self._pins[0] >= FIRST_PINS
+        if close and not self._close_dated and (last is None or not _status(last)[2]):
+            # the first close control is dated by the samples since the frame before it
+            self._whole.append((frame.t_s - FIRST_CLOSE_BEFORE_S, frame.t_s))
+            self._keep_images.update(id(f) for f in (frame, last) if f is not None)
+            self._pins[1] += 1
+            self._close_dated = frame.is_ad or self._pins[1] >= FIRST_PINS
         self.on_frame(frame)
+
+    def _shown_from(self, frame: Frame) -> float:
+        """The earliest sample of the unbroken run before ``frame`` that shows its screen (its own time
+        when the sample right before it does not), while they are whole: what ``screen_since_s`` dates
+        by. A repeat of the last frame's picture goes on from the run found for it (``_run``: its
+        thumbnail, up to when the run was walked, where it began)."""
+        samples, thumb, since = self.walk.samples, frame.thumb, frame.t_s
+        run = self._run if self._run is not None and self._run[0] is thumb and frame.t_s >= self._run[1] else None
+        i = len(samples)
+        while i > 0 and samples[i - 1][0] >= frame.t_s:
+            i -= 1
+        while i > 0:
+            t_s, sample = samples[i - 1]
+            if run is not None and t_s < run[1]:
+                since = min(since, run[2])
+                break
+            if sample is None or not (sample is thumb or framediff.same_screen(sample, thumb)):
+                break
+            since, i = t_s, i - 1
+        self._run = (thumb, frame.t_s, since)
+        return since
 
     # -- touch dots -----------------------------------------------------------------------------------
     def _look_for_touches(self, before, after) -> None:
@@ -291,7 +349,6 @@ class Walker:
             touch = Touch(seen_s, spot.x_px, spot.y_px, spot.radius_px)
             self.walk.touches.append(touch)
         touch.seen_s.append(seen_s)
-        bisect.insort(self._judged_s, seen_s)
         if spot.appearing and not touch.appeared:
             touch.appeared, touch.t_s = True, min(touch.t_s, seen_s)
         # the cells under the dot (and its rim) are no change of the picture while it shows
@@ -306,40 +363,102 @@ class Walker:
         return fresh
 
     # -- memory ---------------------------------------------------------------------------------------
-    def _evict(self, now_s: float) -> None:
-        """Let go of thumbnails and images far from anything the verdicts look at."""
-        horizon, judged = now_s - EVICT_AFTER_S, self._judged_s
+    def _frame_after(self, t_s: float) -> Frame | None:
+        """The first frame after ``t_s`` (frames are emitted in time order: looked for from the end)."""
+        after = None
+        for frame in reversed(self.walk.frames):
+            if frame.t_s <= t_s:
+                break
+            after = frame
+        return after
 
-        def needed(t_s: float) -> bool:
-            i = bisect.bisect_left(judged, t_s - NEEDED_NEAR_S)
-            return i < len(judged) and judged[i] <= t_s + NEEDED_NEAR_S
+    def _read_touch(self, touch: Touch) -> None:
+        """Take what the verdicts read of a touch off its samples while they are whole: the one right
+        before it and those up to the next frame are compared only with the frame before the touch (is
+        the proof the screen it shows; was the ad still shown after a body tap), so each is kept as that
+        frame's thumbnail when it showed the same screen, else as NO_SCREEN. The first tap on a close
+        control keeps its samples whole: its outcome reads them against every ad frame."""
+        touch.read = True
+        frames, samples = self.walk.frames, self.walk.samples
+        before = next((f for f in reversed(frames) if f.t_s < touch.t_s), None)
+        after = self._frame_after(touch.t_s)
+        if before is None or before.thumb is None:
+            return
+        if self.walk.touches.index(touch) < EVIDENCE_TOUCHES:
+            # the report's frames around the first touches
+            self._keep_images.update(id(f) for f in (before, after) if f is not None)
+        if not self._close_tapped and on_close_control(touch, before, self.density) is not None:
+            self._close_tapped = True
+            rule = self.rules["CLOSE_EFFECTIVE"]
+            self._whole.append((touch.t_s - TAP_BEFORE_S, touch.t_s + rule["dismiss_within_s"]
+                                + rule["repop_watch_s"] + TAP_WATCH_SLACK_S))
+            self._keep_images.add(id(before))
+        i = bisect.bisect_left(samples, touch.t_s, key=lambda sample: sample[0])
+        until_s = after.t_s if after is not None else samples[-1][0]
+        read = [i - 1] if i > 0 else []
+        while i < len(samples) and samples[i][0] <= until_s:
+            read.append(i)
+            i += 1
+        for i in read:
+            thumb = samples[i][1]
+            if thumb is None or i < self._evict_at[0]:
+                continue
+            kept = before.thumb if thumb is before.thumb or framediff.same_screen(thumb, before.thumb) else NO_SCREEN
+            # a sample two touches read against different frames stays whole
+            self._proofs[i] = kept if self._proofs.get(i, kept) is kept else None
+
+    def _evict(self, horizon_s: float) -> None:
+        """Let go of the thumbnails and images the walk has passed by KEEP_WHOLE_S (see the module)."""
+        unread = [t.t_s for t in self.walk.touches if not t.read]
+        if unread:      # a touch's samples are read once it settled: wait for them
+            horizon_s = min(horizon_s, min(unread) - TAP_BEFORE_S)
         samples, frames = self.walk.samples, self.walk.frames
-        while self._evict_at[0] < len(samples) and samples[self._evict_at[0]][0] < horizon:
-            t_s, thumb = samples[self._evict_at[0]]
-            if thumb is not None and not needed(t_s):
-                samples[self._evict_at[0]] = (t_s, None)
+        while self._evict_at[0] < len(samples) and samples[self._evict_at[0]][0] < horizon_s:
+            i = self._evict_at[0]
+            t_s, thumb = samples[i]
+            read, kept = i in self._proofs, self._proofs.pop(i, None)
+            if any(start <= t_s <= end for start, end in self._whole):
+                pass
+            elif not read:
+                samples[i] = (t_s, None)
+            elif kept is not None:      # (None: two touches read it against different frames)
+                samples[i] = (t_s, kept)
             self._evict_at[0] += 1
-        while self._evict_at[1] < len(frames) and frames[self._evict_at[1]].t_s < horizon:
+        while self._evict_at[1] < len(frames) and frames[self._evict_at[1]].t_s < horizon_s:
             frame = frames[self._evict_at[1]]
-            if frame.image and not needed(frame.t_s):
+            if frame.image and id(frame) not in self._keep_images:
                 if frame.file and frame.analysis.close_controls:
                     self._keep_candidate(frame)
                 else:
                     frame.image = b""
             self._evict_at[1] += 1
-        self._evicted_to = horizon
 
     def _keep_candidate(self, frame: Frame) -> None:
         """Keep the image of an analysed frame with a close control only while it is among the
-        KEEP_CANDIDATES clearest and largest of those far from every event: the per-frame rules are
-        judged on the clearest (``crawler.video.judge.best_frame``), which needs its image as evidence."""
+        KEEP_CANDIDATES clearest and largest (then with a label, then the earliest) of the frames with
+        a control in the same place: the per-frame rules are judged on the clearest of the frames whose
+        control overlaps the largest one (``crawler.video.judge.best_frame``), which needs its image."""
         controls = frame.analysis.close_controls
-        key = (round(max(c.confidence for c in controls), 2), max(c.box.area for c in controls))
-        self._candidates.append((key, frame))
-        self._candidates.sort(key=lambda kept: kept[0], reverse=True)
-        for _, dropped in self._candidates[KEEP_CANDIDATES:]:
-            dropped.image = b""
-        del self._candidates[KEEP_CANDIDATES:]
+        key = (round(max(c.confidence for c in controls), 2), max(c.box.area for c in controls),
+               frame.analysis.ad_label is not None)
+        kept_in = 0
+        for control in controls:
+            place = next((p for p in self._places if p[0].iou(control.box) >= 0.3), None)
+            if place is None and len(self._places) < CONTROL_PLACES:
+                place = (control.box, [])
+                self._places.append(place)
+            if place is None or any(f is frame for _, f in place[1]):
+                continue
+            place[1].append((key, frame))
+            place[1].sort(key=lambda kept: kept[0], reverse=True)     # stable: the earliest of equals first
+            dropped = place[1][KEEP_CANDIDATES:]
+            del place[1][KEEP_CANDIDATES:]
+            kept_in += all(f is not frame for _, f in dropped)
+            for _, other in dropped:
+                if other is not frame and not any(f is other for p in self._places for _, f in p[1]):
+                    other.image = b""
+        if not kept_in:
+            frame.image = b""
 
     def finish(self) -> Walk:
         """The walk, once the last frame was added: a change still pending is analysed."""
@@ -349,7 +468,19 @@ class Walker:
         elif self._last is not None and self._previous is not None and self._previous[0] > self._last.t_s:
             self._emit(replace(self._last, t_s=self._previous[0], file=None, annotated=None, keep=None))
         self._previous = self._pending = None
+        for touch in self.walk.touches:
+            if not touch.read:
+                self._read_touch(touch)
         return self.walk
+
+
+def on_close_control(touch: Touch, frame: Frame, density: float):
+    """The close control of ``frame`` the touch landed on (within CONTROL_MARGIN_DP), or None."""
+    for control in frame.analysis.close_controls:
+        box = control.touch_box or control.box
+        if box.contains(touch.x_px, touch.y_px, CONTROL_MARGIN_DP * density):
+            return control
+    return None
 
 
 def _status(frame: Frame) -> tuple[bool, bool, bool]:
