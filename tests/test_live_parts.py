@@ -198,3 +198,27 @@ def test_an_unchanged_screen_is_reported_at_the_first_screenshot_of_the_time_a_p
     taken = [t_s for t_s, _ in watcher.sampler.history]
     assert reported is not None
     assert reported.t_s == min(t_s for t_s in taken if t_s >= watcher.due_s)
+
+
+def test_a_countdown_that_ticks_is_read_again_where_it_is_and_says_what_a_full_analysis_says(
+        web_device, fixture_apps):
+    from crawler.devices.base import decode_png
+    from crawler.profiles import load_profile
+    from crawler.watch import Watcher
+    from vision import analyze
+    from vision.rules import load_rule_profile
+
+    web_device.cold_launch(fixture_apps.url("photo_ad"))     # a 3 s photo ad counting 跳过 3, 2, 1
+    rules, display = load_rule_profile(), load_profile("chromium-phone").display()
+    watcher = Watcher(web_device, display, rules, web_device.foreground(), DeviceLock(), time.monotonic())
+    reread = []
+    for frame in watcher.frames(4.0):
+        if "countdown read again" in frame.analysis.notes:
+            reread.append(frame)
+        if not frame.is_ad:
+            break
+    assert reread, "no tick of the countdown was read again in place"
+    for frame in reread:
+        full = analyze(decode_png(frame.image), display, rules=rules)
+        assert [c.text for c in frame.analysis.close_controls] == [c.text for c in full.close_controls]
+        assert frame.kind == full.screen.kind

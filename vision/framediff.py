@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+#: A thumbnail is this many times smaller than its frame, on each side (as cv2.IMREAD_REDUCED_GRAYSCALE_8).
+THUMB_SCALE = 8
 #: Cell side in thumbnail px (x 8 in screen px: 32 px, 12 dp at density 2.625).
 CELL_PX = 4
 #: Mean absolute grey difference (0-255) over one cell that counts as a change there. A countdown
@@ -29,7 +31,8 @@ def thumbnail(image_bytes: bytes) -> np.ndarray | None:
 def thumbnail_of(image_bgr: np.ndarray) -> np.ndarray:
     """The same grey 1/8-scale copy of a decoded frame (a video's): area-averaged, then grey."""
     height, width = image_bgr.shape[:2]
-    small = cv2.resize(image_bgr, (max(1, width // 8), max(1, height // 8)), interpolation=cv2.INTER_AREA)
+    size = (max(1, width // THUMB_SCALE), max(1, height // THUMB_SCALE))
+    small = cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
 
 
@@ -60,8 +63,8 @@ def same_screen(a: np.ndarray | None, b: np.ndarray | None) -> bool:
 def region(box, thumb: np.ndarray | None, margin_px: int = 1) -> tuple[slice, slice]:
     """The thumbnail rows and columns under a box given in screen px (a little margin around it)."""
     height, width = thumb.shape[:2] if thumb is not None else (0, 0)
-    x1, y1 = max(box.x // 8 - margin_px, 0), max(box.y // 8 - margin_px, 0)
-    x2, y2 = min(-(-box.x2 // 8) + margin_px, width), min(-(-box.y2 // 8) + margin_px, height)
+    x1, y1 = max(box.x // THUMB_SCALE - margin_px, 0), max(box.y // THUMB_SCALE - margin_px, 0)
+    x2, y2 = min(-(-box.x2 // THUMB_SCALE) + margin_px, width), min(-(-box.y2 // THUMB_SCALE) + margin_px, height)
     return slice(y1, y2), slice(x1, x2)
 
 

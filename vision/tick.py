@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from vision import lexicon, ocr
+from vision import framediff, lexicon, ocr
 from vision.types import Box, ScreenAnalysis
 
 
@@ -30,6 +30,21 @@ def ticking_boxes(analysis: ScreenAnalysis) -> list[Box]:
     boxes = [analysis.countdown.box] if analysis.countdown is not None else []
     boxes += [c.box for c in analysis.close_controls if c.kind == "text" and _seconds(c.text) is not None]
     return boxes
+
+
+def only_ticked(analysis: ScreenAnalysis, thumb_before: np.ndarray | None, thumb_after: np.ndarray) -> bool:
+    """Whether every grid cell that changed between two thumbnails (``vision.framediff``) lies where
+    ``analysis``, made on the frame before, shows its countdown: the same screen, a second later."""
+    boxes = ticking_boxes(analysis)
+    if not boxes or thumb_before is None or thumb_before.shape != thumb_after.shape:
+        return False
+    cells = framediff.cell_changes(thumb_before, thumb_after) > framediff.CELL_CHANGE
+    cell_px = framediff.CELL_PX * framediff.THUMB_SCALE
+    allowed = np.zeros(cells.shape, bool)
+    for box in boxes:   # a cell of margin: a digit's anti-aliased edge may cross into the next cell
+        allowed[max(box.y // cell_px - 1, 0):box.y2 // cell_px + 2,
+                max(box.x // cell_px - 1, 0):box.x2 // cell_px + 2] = True
+    return not (cells & ~allowed).any()
 
 
 def reread(image_bgr: np.ndarray, analysis: ScreenAnalysis) -> ScreenAnalysis | None:

@@ -222,20 +222,9 @@ class Walker:
 
     def _only_ticked(self, thumb: np.ndarray, image: np.ndarray) -> ScreenAnalysis | None:
         """The last analysis with its countdown read again, when nothing but the countdown changed
-        (every changed cell lies where the last analysed frame showed its countdown); else None."""
+        since the last analysed frame; else None."""
         last = self._last_analysed
-        if last is None or last.thumb is None or last.thumb.shape != thumb.shape:
-            return None
-        boxes = tick.ticking_boxes(last.analysis)
-        if not boxes:
-            return None
-        cells = framediff.cell_changes(last.thumb, thumb) > framediff.CELL_CHANGE
-        cell_px = framediff.CELL_PX * 8
-        allowed = np.zeros(cells.shape, bool)
-        for box in boxes:
-            allowed[max(box.y // cell_px - 1, 0):box.y2 // cell_px + 2,
-                    max(box.x // cell_px - 1, 0):box.x2 // cell_px + 2] = True
-        if (cells & ~allowed).any():
+        if last is None or not tick.only_ticked(last.analysis, last.thumb, thumb):
             return None
         return tick.reread(image, last.analysis)
 
@@ -318,7 +307,7 @@ class Walker:
     # -- touch dots -----------------------------------------------------------------------------------
     def _look_for_touches(self, before, after) -> None:
         cells = framediff.cell_changes(before[2], after[2]) > framediff.CELL_CHANGE
-        cell_px = framediff.CELL_PX * 8
+        cell_px = framediff.CELL_PX * framediff.THUMB_SCALE
         boxes = touchspots.candidate_boxes(cells, cell_px, self.density)
         if not boxes or len(boxes) > 4:
             return
