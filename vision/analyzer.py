@@ -107,6 +107,17 @@ def _has_cues(lines) -> bool:
                or lexicon.is_cross_text(l.text) or lexicon.shake_cue(l.text) is not None for l in lines)
 
 
+#: Screens with at most this many short lines read may be a dialog of sentences and buttons.
+DIALOG_MAX_SHORT_LINES = 8
+
+
+def _looks_like_dialog(lines) -> bool:
+    """Whether the short text read may be a dialog's: a button that takes an offer ("AGREE", "OK",
+    "CONTINUE"), or so little of it that the screen is mostly sentences. A dialog's way out may then
+    be one of its long lines ("DO NOT AGREE AND CLOSE"), and its sentences tell it from a page."""
+    return len(lines) <= DIALOG_MAX_SHORT_LINES or any(lexicon.accept_button(l.text) for l in lines)
+
+
 #: A bare number is a countdown only inside a ring or badge at least this big (dp); smaller round
 #: badges with a number are unread-message counts.
 MIN_COUNTDOWN_RING_DP = 20
@@ -215,9 +226,10 @@ def gather(image_bgr: np.ndarray, display: Display, clock: _Stopwatch | None = N
         # bar's icons look like small words but are not the app's: skipped when the bar is shown.
         lines += smalltext.find_small_words(image_bgr, display.density, lines, sentences, blobs,
                                             skip_above_px=_status_band_px(display) if status_shown else 0)
-    if long_boxes and (glyph_hits or card or _has_cues(lines)):
+    if long_boxes and (glyph_hits or card or _has_cues(lines) or _looks_like_dialog(lines)):
         # Sentences matter on ads, pop-ups and prompts (jump buttons, the permission question, the
-        # purpose banner); on an ordinary screen they are content, and reading them is most of the cost.
+        # purpose banner, a long refusal such as "DO NOT AGREE AND CLOSE"); on an ordinary screen they
+        # are content, and reading them is most of the cost.
         with clock.lap("ocr_long"):
             lines += ocr.recognise(image_bgr, long_boxes)
     lines += smalltext.split_off_close_words(image_bgr, lines)
