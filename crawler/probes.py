@@ -96,9 +96,9 @@ class Launch:
         return [] if tap is None else sorted((f for f in self.frames if f.t_s > tap), key=lambda f: f.t_s)
 
 
-#: A sampler's screenshot asked for this recently (s) is the tap's proof as it stands: the lock is
+#: A sampler's screenshot asked for this recently (s) is a tap's or motion's proof as it stands: the lock is
 #: taken once it came back, and a fresh one would show the screen no nearer the tap (a JPEG screenshot
-#: takes 0.1-0.15 s on an idle machine), only make the tap wait for it.
+#: takes 0.1-0.15 s on an idle machine), only make the action wait for it.
 FRESH_PROOF_S = 0.25
 
 
@@ -186,12 +186,7 @@ class Prober:
         once the outcome has been watched (``_settle_before``): nothing slow between tap and outcome.
         """
         with self.lock:     # the frame before the tap is taken right before it: the proof
-            newest = watcher.sampler.newest() if watcher.sampler else None
-            if newest is None or watcher.now_s() - newest[0] > FRESH_PROOF_S:
-                shot_s = watcher.now_s()
-                image = self.device.frame_bytes()
-                shot_s = taken_after(self.device, watcher.t0 + shot_s) - watcher.t0
-                newest = watcher.sampler.publish(shot_s, image) if watcher.sampler else None
+            newest = self._proof_shot(watcher)
             started_s = watcher.now_s()
             self.device.tap(x, y)
             t_s = watcher.now_s()
@@ -201,6 +196,18 @@ class Prober:
         self._prove_before(launch, decided_on, newest)
         launch.note(t_s, "tap", f"{target} at ({round(x)}, {round(y)})")
         return t_s
+
+    def _proof_shot(self, watcher: Watcher) -> tuple | None:
+        """The newest (t_s, image, thumbnail) before a tap or motion, with the device held: the
+        sampler's own when it was asked for within FRESH_PROOF_S (it came back before the lock was
+        ours), else one taken now."""
+        newest = watcher.sampler.newest() if watcher.sampler else None
+        if newest is not None and watcher.now_s() - newest[0] <= FRESH_PROOF_S:
+            return newest
+        shot_s = watcher.now_s()
+        image = self.device.frame_bytes()
+        shot_s = taken_after(self.device, watcher.t0 + shot_s) - watcher.t0
+        return watcher.sampler.publish(shot_s, image) if watcher.sampler else None
 
     def _prove_before(self, launch: Launch, decided_on: Frame, newest, label: str = "before tap") -> None:
         """File the frame taken right before the action as its proof (see ``_tap``)."""
@@ -583,9 +590,7 @@ class Prober:
         """
         spec = self.rules["SHAKE_JUMP"]
         with self.lock:
-            shot_s = watcher.now_s()
-            image = self.device.frame_bytes()
-            newest = watcher.sampler.publish(shot_s, image) if watcher.sampler else None
+            newest = self._proof_shot(watcher)
             if newest is not None and not framediff.same_screen(decided_on.thumb, newest[2]):
                 return None
             started_s = watcher.now_s()
