@@ -130,6 +130,7 @@ class Walker:
         self._spot_cells: np.ndarray | None = None
         self._spot_until = -1.0
         self._evict_at = [0, 0]                         # next sample and frame to consider letting go
+        self._read_upto = 0                             # the touches before this one are all read
         self._whole: list[tuple[float, float]] = []     # spans of samples kept whole (first close, first tap)
         self._proofs: dict[int, np.ndarray | None] = {}     # sample index -> what it is kept as (None: whole)
         self._keep_images: set[int] = set()             # id() of frames whose image the evidence needs
@@ -157,8 +158,8 @@ class Walker:
         walk.samples.append((t_s, thumb))
         self._previous = (t_s, image, thumb)
         self._decide(t_s, image, thumb)
-        for touch in walk.touches:
-            if not touch.read and t_s - touch.t_s >= SETTLED_S and self._frame_after(touch.t_s) is not None:
+        for touch in self._unread():
+            if t_s - touch.t_s >= SETTLED_S and self._frame_after(touch.t_s) is not None:
                 self._read_touch(touch)
         self._evict(t_s - KEEP_WHOLE_S)
 
@@ -352,6 +353,14 @@ class Walker:
         return fresh
 
     # -- memory ---------------------------------------------------------------------------------------
+    def _unread(self) -> list[Touch]:
+        """The touches whose samples are not read yet: looked for past the leading read ones, since the
+        walk asks on every frame and a long recording holds hundreds of touches."""
+        touches = self.walk.touches
+        while self._read_upto < len(touches) and touches[self._read_upto].read:
+            self._read_upto += 1
+        return [t for t in touches[self._read_upto:] if not t.read]
+
     def _frame_after(self, t_s: float) -> Frame | None:
         """The first frame after ``t_s`` (frames are emitted in time order: looked for from the end)."""
         after = None
@@ -398,7 +407,7 @@ class Walker:
 
     def _evict(self, horizon_s: float) -> None:
         """Let go of the thumbnails and images the walk has passed by KEEP_WHOLE_S (see the module)."""
-        unread = [t.t_s for t in self.walk.touches if not t.read]
+        unread = [t.t_s for t in self._unread()]
         if unread:      # a touch's samples are read once it settled: wait for them
             horizon_s = min(horizon_s, min(unread) - TAP_BEFORE_S)
         samples, frames = self.walk.samples, self.walk.frames
@@ -457,9 +466,8 @@ class Walker:
         elif self._last is not None and self._previous is not None and self._previous[0] > self._last.t_s:
             self._emit(replace(self._last, t_s=self._previous[0], file=None, annotated=None, keep=None))
         self._previous = self._pending = None
-        for touch in self.walk.touches:
-            if not touch.read:
-                self._read_touch(touch)
+        for touch in self._unread():
+            self._read_touch(touch)
         return self.walk
 
 
