@@ -208,11 +208,11 @@ def test_a_countdown_that_ticks_is_read_again_where_it_is_and_says_what_a_full_a
     from vision import analyze
     from vision.rules import load_rule_profile
 
-    web_device.cold_launch(fixture_apps.url("photo_ad"))     # a 3 s photo ad counting 跳过 3, 2, 1
+    web_device.cold_launch(fixture_apps.url("compliant"))    # a 5 s ad counting 跳过 5 ... 1
     rules, display = load_rule_profile(), load_profile("chromium-phone").display()
     watcher = Watcher(web_device, display, rules, web_device.foreground(), DeviceLock(), time.monotonic())
     reread = []
-    for frame in watcher.frames(4.0):
+    for frame in watcher.frames(6.0):
         if "countdown read again" in frame.analysis.notes:
             reread.append(frame)
         if not frame.is_ad:
