@@ -11,13 +11,14 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from crawler import atomic
 from crawler.appium_server import AppiumServer, EnvironmentProblem, driver_args, is_grid, require_appium
 from crawler.devices import DeviceError, open_device
 from crawler.devices.faults import DeviceLost, server_label
+from crawler.live import recorder
 from crawler.live.motion import PROFILE_BY_NAME, PROFILES
 from crawler.probe_verdicts import MotionSetup, judge_launches, mark_unprobed, shake_outcome, unprobed_findings
 from crawler.probes import Launch, ProbeSettings, Prober
@@ -25,6 +26,8 @@ from crawler.profiles import DeviceProfile
 from crawler.live.evidence import KEEP_EVERY_S, EvidenceWriter, image_suffix, write_frame_files
 from crawler.reports import html
 from crawler.serialize import finding_dict
+from crawler.video.decode import VideoError
+from crawler.video.files import judge_launch_video
 from crawler.watch import Frame
 from vision import Display, ocr
 from vision.rules import RuleProfile
@@ -53,6 +56,7 @@ class CheckResult:
     cause: BaseException | None = field(default=None, repr=False)   # why it stopped, for --debug
     evidence_errors: list[str] = field(default_factory=list)
     motion: MotionSetup = field(default_factory=MotionSetup)
+    recording: dict | None = None           # check --record: the observe launch judged from its recording
 
     @property
     def verdict(self) -> str:
@@ -100,6 +104,7 @@ def result_dict(result: CheckResult) -> dict:
             "interrupted": result.interrupted, "evidence_errors": result.evidence_errors,
             "findings": [finding_dict(f) for f in result.findings],
             "launches": [_launch_dict(l) for l in result.launches],
+            "recording": result.recording,
             "timings": {"started": result.started_s, "finished": result.finished_s,
                         "wall_s": round((result.finished_s or time.time()) - result.started_s, 2)}}
 
@@ -190,11 +195,12 @@ def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfil
               appium_url: str | None = None, probes: int = 5, on_event=None,
               settings: ProbeSettings | None = None, kinds: tuple[str, ...] | None = None,
               capabilities: dict | None = None, reset: str = "permissions",
-              shake: str = "auto") -> CheckResult:
+              shake: str = "auto", record: bool = False) -> CheckResult:
     """Check ``app``: ``probes`` launches (observe, close, then body taps, and the shake probe as
     ``shake`` says: see SHAKE_MODES), or exactly the probe ``kinds`` given (a shorter plan judges only
     the rules its probes speak to). ``capabilities`` add to the profile's (``--udid``, ``--cap``);
-    ``reset`` is what an Android cold launch resets first."""
+    ``reset`` is what an Android cold launch resets first; ``record``: the observe launch is recorded
+    and judged from its recording too (``result.recording``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     result = CheckResult(app, profile.platform, {"profile": profile.name})
     writer = EvidenceWriter()
@@ -207,7 +213,7 @@ def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfil
     warmed = warming.submit(ocr.warm_up)
     warming.shutdown(wait=False)
 
-    def record(launch, frame):
+    def keep(launch, frame):
         evidence.keep(launch, frame)
         if on_event:
             on_event(launch, frame)
@@ -224,7 +230,9 @@ def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfil
             device.server, device.moment = server, "setup"
             display = _display(device, profile, result)
             warmed.result()
-            prober = Prober(device, app, display, rules, settings, on_event=record)
+            prober = Prober(device, app, display, rules, settings, on_event=keep)
+            if record:
+                prober.settings = replace(prober.settings, record=True)
             motion_input = device.motion_support()
             result.motion = MotionSetup(motion_input, device.cannot_shake, bool(kinds and "shake" in kinds))
             result.device["motion_input"] = motion_input or device.cannot_shake
@@ -240,11 +248,39 @@ def run_check(app: str, profile: DeviceProfile, out_dir: Path, rules: RuleProfil
         if device is not None:      # where the frames came from (MJPEG, DevTools, screenshots), and why
             result.device["frames"] = getattr(device, "frames_from", None)
         result.findings = _judge(result, rules, planned, prober.settings if prober else settings)
+        if not result.interrupted:
+            result.recording = _judge_recording(result, out_dir, profile, rules,
+                                                prober.display if prober else None)
         writer.close()     # every frame on disk before the final report names it
         result.evidence_errors = writer.errors
         result.finished_s = time.time()
         write_outputs(out_dir, result)
     return result
+
+
+def _judge_recording(result: CheckResult, out_dir: Path, profile: DeviceProfile, rules: RuleProfile,
+                     display: Display | None) -> dict | None:
+    """The recorded observe launch filed as an MP4 and judged from it, as ``splashaudit timeline`` judges
+    it, beside what the check found: each rule the recording speaks to, and whether the two agree."""
+    launch = next((l for l in result.launches if l.recording is not None), None)
+    if launch is None or display is None:
+        return None
+    recording, launch.recording = launch.recording, None
+    entry = {"launch": launch.index, "source": recording.source, "starts_at_s": round(recording.starts_at_s, 3),
+             "file": None, "error": recording.error}
+    try:
+        path = recorder.write_video(recording, out_dir / f"launch{launch.index}-recording.mp4")
+        entry["file"] = path.name
+        judged = judge_launch_video(path, recording.source, recording.starts_at_s, profile, rules, display)
+    except (DeviceError, VideoError) as exc:
+        entry["error"] = f"the recording could not be judged: {exc}"[:300]
+        return entry
+    checked = {f.rule: f.verdict for f in result.findings}
+    entry.update(timeline=judged.summary, findings=[finding_dict(f) for f in judged.findings],
+                 check_verdicts={f.rule: checked.get(f.rule) for f in judged.findings},
+                 disagreements=sorted(f.rule for f in judged.findings
+                                      if checked.get(f.rule) not in (None, f.verdict)))
+    return entry
 
 
 def _plan_kinds(probes: int) -> list[str]:

@@ -216,6 +216,8 @@ def check(
                               "app's runtime permissions), data (clear the app: logs out) or none."),
     shake: str = typer.Option("auto", help="Shake probe (4 more launches, on devices that take motion "
                               "input): auto (when the ad shows a shake cue), always, never."),
+    record: bool = typer.Option(False, "--record", help="Record the observe launch (the phone's own recorder; "
+                                "the Chromium phone's screenshots) and judge it from the recording too."),
 ) -> None:
     """Launch the app again and again, watch its splash ad, tap and verify."""
     from crawler import check_cmd
@@ -234,7 +236,7 @@ def check(
     capabilities = _caps(udid, cap, device.platform)
     result = check_cmd.run_check(target, device, out, rule_profile, appium_url=appium, probes=probes,
                                  on_event=_progress_printer(), capabilities=capabilities, reset=reset,
-                                 shake=shake)
+                                 shake=shake, record=record)
     if DEBUG["on"] and result.cause is not None:
         traceback.print_exception(result.cause)
     # One line, never wrapped: what came of it, why it is not final, where the report is.

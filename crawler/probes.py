@@ -24,9 +24,10 @@ import time
 from dataclasses import dataclass, field
 
 from crawler.devices.base import AppCrashed, AppMissing, Device, DeviceError, DeviceLost, Foreground
-from crawler.live import framediff, shake as motion_player, timeline
+from crawler.live import framediff, recorder, shake as motion_player, timeline
 from crawler.live.devicelock import DeviceLock
 from crawler.live.motion import REST, MotionProfile, below_floor, summarise
+from crawler.live.recorder import LaunchRecording
 from crawler.watch import Frame, Watcher, first_shown_s, screen_since_s, taken_after
 from vision import lexicon
 from vision.types import Box, Display, ScreenAnalysis
@@ -78,6 +79,7 @@ class Launch:
     crashed: str | None = None              # the app died: this launch cannot be judged
     failure: BaseException | None = field(default=None, repr=False)   # what lost the device, for --debug
     profile: str | None = None              # the motion a shake launch plays (crawler.live.motion)
+    recording: LaunchRecording | None = field(default=None, repr=False)   # check --record's observe launch
 
     def note(self, t_s: float, what: str, detail: str = "") -> None:
         self.events.append(Event(round(t_s, 2), what, detail))
@@ -115,6 +117,8 @@ class ProbeSettings:
     #: and a tap take about 0.5 s each; a body tap also needs the ad shown after it, a close tap a
     #: dismissal before the ad's own end).
     tap_proof_s: float = 1.5
+    #: Record the observe launch (``crawler.live.recorder``), to be judged from its recording too.
+    record: bool = False
 
 
 class Prober:
@@ -263,13 +267,19 @@ class Prober:
         self.device.moment = f"launch {index} ({kind})"
         launch, watcher = Launch(index, kind, profile=profile), None
         self._pending_before = None
+        record, recording = kind == "observe" and self.settings.record, None
         try:
             try:
+                if record:
+                    with self.lock:
+                        recording = recorder.start(self.device, self.settings.observe_max_s)
                 watcher = self._launch(launch, prepare)
                 body(launch, watcher)
             finally:
                 if prepare is not None:
                     self._disarm(launch)
+                if record:
+                    launch.recording = self._stop_recording(recording, watcher)
             self._settle_before(launch, watcher)
         except (DeviceLost, AppMissing) as exc:     # nothing more can be done on this device
             launch.lost, launch.failure = str(exc)[:300], exc
@@ -282,6 +292,17 @@ class Prober:
             launch.error = str(exc)[:300]
             launch.outcome = launch.outcome or "error"
         return self._finish(launch, watcher, started)
+
+    def _stop_recording(self, recording, watcher: Watcher | None):
+        """The launch's recording, whatever came of the launch (a gone device gives none, and says so)."""
+        try:
+            with self.lock:
+                return recorder.finish(self.device, recording, watcher.t0 if watcher else None,
+                                       watcher.sampler if watcher else None)
+        except DeviceError as exc:      # a lost device cannot hand its video back
+            recording = recording or recorder.LaunchRecording(str(self.device.screen_recorder))
+            recording.error = f"the screen recorder gave no video: {exc}"[:300]
+            return recording
 
     def _disarm(self, launch: Launch) -> None:
         """Hand the motion sensors back, whatever came of the launch (a lost device cannot be asked)."""

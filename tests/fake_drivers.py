@@ -12,6 +12,7 @@ a subprocess (``tests/fake_cli.py``).
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import socket
@@ -72,6 +73,30 @@ class ClientMethods:
 
     def get_display_density(self):
         return self.execute_script("mobile: getDisplayDensity")
+
+    # -- the phone's screen recorder (appium-android-driver lib/commands/recordscreen.ts; XCUITest's
+    # lib/commands/recordscreen.js behaves alike): a base64 video when stopped, '' when none ran ------
+    recorded_video = b""                # what the phone's recorder writes while it runs
+    recorder_error: str | None = None   # e.g. an emulator under API 27: screenrecord does not run there
+    recording = False
+
+    def start_recording_screen(self, **options):
+        self.calls.append(("start_recording_screen", options))
+        limit = options.get("timeLimit", 180)
+        if not 1 <= int(limit) <= 1800:
+            raise WebDriverException(UNKNOWN + f"The timeLimit value must be in range [1, 1800] seconds. "
+                                               f"The value of '{limit}' has been passed instead.")
+        if self.recorder_error:
+            raise WebDriverException(UNKNOWN + self.recorder_error)
+        self.recording = True
+        return ""
+
+    def stop_recording_screen(self, **options):
+        self.calls.append(("stop_recording_screen", options))
+        if not self.recording:          # "Screen recording is not running. There is nothing to stop."
+            return ""
+        self.recording = False
+        return base64.b64encode(self.recorded_video).decode("ascii")
 
 
 class FakeApp:

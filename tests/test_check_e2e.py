@@ -49,6 +49,8 @@ PROBES = {**dict.fromkeys(("photo_ad", "fade_close", "label_no_close", "bare_ad"
 #: A permission prompt is judged where it shows, in the observe launch; the close and body-tap launches
 #: would each wait out wait_for_ad_s for an ad that never comes.
 KINDS = {"permission_with_purpose": ("observe",), "permission_no_purpose": ("observe",)}
+#: Apps whose observe launch is also recorded (check --record) and judged from the recording.
+RECORDED = ("fade_close",)
 #: Rules of the newest apps whose taps were seen only on a busy machine (load 10-25), where they came
 #: out inconclusive (no tap landed on the ad in time) in some runs and as expected in others, never the
 #: opposite: here too they must be as expected or inconclusive. Make them strict once seen on an idle run.
@@ -65,7 +67,7 @@ def results(appium_server, fixture_apps, tmp_path_factory):
     done = {}
     for app in [*EXPECTED, "no_ad", "brand_splash"]:
         result = run_check(fixture_apps.url(app), profile, out / app, rules, appium_url=appium_server.url,
-                           probes=PROBES.get(app, 5), kinds=KINDS.get(app))
+                           probes=PROBES.get(app, 5), kinds=KINDS.get(app), record=app in RECORDED)
         done[app] = (result, json.loads((out / app / "result.json").read_text()), out / app)
     return done
 
@@ -134,6 +136,24 @@ def test_check_exits_3_when_appium_is_unreachable(tmp_path):
     assert proc.returncode == 3, proc.stderr
     assert "unreachable" in proc.stderr and "Traceback" not in proc.stderr
     assert json.loads((tmp_path / "result.json").read_text())["error"]
+
+
+def test_a_recorded_observe_launch_is_judged_from_its_recording_as_the_check_judged_it(results, tmp_path):
+    _, data, folder = results["fade_close"]
+    rec, observe = data["recording"], data["launches"][0]
+    assert rec["error"] is None and "screenshots" in rec["source"] and rec["launch"] == observe["index"]
+    from_video = {f["rule"]: f for f in rec["findings"]}
+    assert from_video["CLOSE_PRESENT"]["verdict"] == "violation" and not rec["disagreements"], rec
+    assert abs(from_video["CLOSE_PRESENT"]["evidence"]["delay_s"] - CLOSE_SHOWN_S["fade_close"]) <= 0.5
+    # every screenshot is a frame of the recording (a change-only one would hold a few a second)
+    assert rec["timeline"]["frames"]["looked_at"] >= 0.5 * observe["frames_sampled_per_s"] * observe["duration_s"]
+    # the filed MP4 alone, judged by `splashaudit timeline` as a regulator would, says the same
+    out = tmp_path / "timeline.json"
+    proc = subprocess.run([sys.executable, "-m", "crawler.cli", "timeline", str(folder / rec["file"]), "--profile",
+                           "chromium-phone", "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stderr
+    again = {f["rule"]: f["verdict"] for f in json.loads(out.read_text())[0]["findings"] if f["rule"] in from_video}
+    assert again == {rule: f["verdict"] for rule, f in from_video.items()}
 
 
 #: Re-checked with the machine busy: a short photo ad, a dead close, and the pop-up that a busy

@@ -497,3 +497,55 @@ def test_a_malformed_cap_is_a_usage_error():
 
     run = CliRunner().invoke(app, ["check", SHOP, "--cap", "udid"])
     assert run.exit_code == 2 and "expected key=value" in run.output
+
+
+# -- 11. check --record: the phone's own recorder films the observe launch -------------------------------
+def _recorded_check(appium_server, profile, tmp_path, monkeypatch, phone: FakeUiAutomator2):
+    from crawler.check_cmd import run_check
+    from vision.rules import load_rule_profile
+
+    monkeypatch.setattr(AndroidDevice, "connect", classmethod(lambda cls, prof, url, **kw: cls(prof, phone)))
+    return run_check(SHOP, profile, tmp_path, load_rule_profile(), appium_url=appium_server.url,
+                     kinds=("observe",), record=True)
+
+
+def test_the_observe_launch_is_filmed_by_the_phone_and_judged_from_its_video(
+        appium_server, android_profile, fixture_videos, tmp_path, monkeypatch):
+    """The phone's screen shows no ad (a plain screen); its recorder's video shows `late_close`'s ad,
+    whose ✕ comes 4 s in: what the recording is judged to show can only come from the video."""
+    from test_check_e2e import CLOSE_SHOWN_S
+
+    folder, _ = fixture_videos
+    phone = FakeUiAutomator2([FakeApp(SHOP)])
+    phone.recorded_video = (folder / "late_close.mp4").read_bytes()
+    result = _recorded_check(appium_server, android_profile, tmp_path, monkeypatch, phone)
+    rec = result.recording
+    assert result.complete and rec["error"] is None and "screenrecord" in rec["source"]
+    assert (tmp_path / rec["file"]).read_bytes() == phone.recorded_video       # filed as the phone gave it
+    names = [c[0] for c in phone.calls]
+    started = names.index("start_recording_screen")
+    assert started < names.index("mobile: terminateApp") and "stop_recording_screen" in names[started:]
+    options = phone.calls[started][1]
+    assert options["forceRestart"] is True and 1 <= options["timeLimit"] <= 1800
+    assert rec["starts_at_s"] <= 0          # the recorder ran before the app was launched
+    from_video = {f["rule"]: f for f in rec["findings"]}
+    assert from_video["CLOSE_PRESENT"]["verdict"] == "violation"
+    assert abs(from_video["CLOSE_PRESENT"]["evidence"]["delay_s"] - CLOSE_SHOWN_S["late_close"]) <= 0.2
+    assert "CLOSE_EFFECTIVE" not in from_video      # no tap of the check's is in an observe launch
+    # the check saw no ad on the phone's screenshots: the two disagree, and the result says so
+    assert rec["check_verdicts"]["CLOSE_PRESENT"] == "inconclusive" and "CLOSE_PRESENT" in rec["disagreements"]
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'id="recording"' in report and rec["file"] in report
+
+
+def test_a_recorder_that_does_not_start_leaves_the_screenshots_as_the_recording_and_says_why(
+        appium_server, android_profile, tmp_path, monkeypatch):
+    phone = FakeUiAutomator2([FakeApp(SHOP)])
+    phone.recorder_error = "Screen recording does not work on emulators running Android API level less than 27"
+    result = _recorded_check(appium_server, android_profile, tmp_path, monkeypatch, phone)
+    rec = result.recording
+    assert result.complete and result.exit_code == 0       # the check itself is not harmed
+    assert "did not start" in rec["error"] and "API level less than 27" in rec["error"]
+    assert "screenshots" in rec["source"] and (tmp_path / rec["file"]).stat().st_size > 0
+    assert rec["timeline"]["frames"]["looked_at"] >= 2
+    assert {f["verdict"] for f in rec["findings"]} == {"inconclusive"}      # a plain screen: no ad to judge

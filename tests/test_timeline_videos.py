@@ -7,7 +7,6 @@ archive of shared tiles (a video ad's frames whole); the MP4 files are built fro
 (``tests/test_check_e2e.EXPECTED``), the late close dated within 0.2 s of when it was painted.
 """
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from crawler import timeline_cmd
+from conftest import COPIES
 from crawler.profiles import load_profile
 from test_check_e2e import CLOSE_SHOWN_S, EXPECTED
 from vision.rules import load_rule_profile
@@ -24,27 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "fixtures"))
 import record_videos  # noqa: E402
 
-#: The recordings re-encoded as a phone's recorder gives them (720 px wide, 15 fps) that are judged too.
-COPIES = ("late_close", "fade_close", "photo_ad-close")
-
 
 def _order(take: str) -> int:
     """Recordings of one app in the order a tester makes them: watch, close, tap the body."""
     return 0 if take.endswith("observe") or "-" not in take else 1 if take.endswith("close") else 2
-
-
-@pytest.fixture(scope="session")
-def fixture_videos() -> tuple[Path, dict]:
-    """(folder of MP4 files, the takes' manifest), built from the committed archive once per archive."""
-    digest = hashlib.sha256()
-    for part in ("videos/tiles.jpg", "videos/takes.json.gz", f"videos/{record_videos.WHOLE_FILE}", "record_videos.py"):
-        digest.update((ROOT / "fixtures" / part).read_bytes())
-    folder = ROOT / "build" / f"videos-{digest.hexdigest()[:12]}"
-    done = folder / "built.json"
-    if not done.exists():
-        takes = record_videos.build_videos(folder, copies=list(COPIES))
-        done.write_text(json.dumps(takes, ensure_ascii=False))
-    return folder, json.loads(done.read_text())
 
 
 def _apps(takes: dict) -> dict[str, list[str]]:

@@ -34,8 +34,8 @@ import urllib.parse
 from selenium.common.exceptions import WebDriverException
 
 from crawler.appium_server import free_port
-from crawler.devices.base import (APP_STATE_FOREGROUND, DeviceError, DisplayInfo, DriverDevice, Foreground, crash_cause,
-                                  decode_png, first_line, lost_cause)
+from crawler.devices.base import (APP_STATE_FOREGROUND, AppiumScreenRecorder, DeviceError, DisplayInfo, DriverDevice,
+                                  Foreground, crash_cause, decode_png, first_line, lost_cause)
 from crawler.devices.mjpeg import MjpegStream, stream_url
 from crawler.profiles import DeviceProfile
 
@@ -101,11 +101,12 @@ def android_capabilities(profile: DeviceProfile, extra: dict | None = None, appi
     return caps
 
 
-class AndroidDevice(DriverDevice):
+class AndroidDevice(AppiumScreenRecorder, DriverDevice):
     """An Android device; ``driver`` is an appium-python-client WebDriver (or a stand-in for tests)."""
 
     platform = "android"
     MAP_DRIVER_ERRORS = True
+    screen_recorder = "the phone's screenrecord (UiAutomator2 start_recording_screen)"
 
     def __init__(self, profile: DeviceProfile, driver, *, appium_url: str | None = None,
                  reset: str = "permissions") -> None:

@@ -11,6 +11,8 @@ permission prompts are not jumps (they are what PERMISSION_PURPOSE looks at).
 from __future__ import annotations
 
 import abc
+import base64
+import math
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -168,7 +170,8 @@ class Device(abc.ABC):
 
     #: The calls of this interface; in every subclass each is wrapped by ``faults.guarded``.
     CALLS = ("cold_launch", "foreground", "launch_foreground", "screenshot_png", "frame_bytes", "page_source",
-             "tap", "display_info", "app_running", "element_box", "motion_arm", "motion_set", "motion_disarm")
+             "tap", "display_info", "app_running", "element_box", "motion_arm", "motion_set", "motion_disarm",
+             "start_screen_recording", "stop_screen_recording")
     #: What SHAKE_JUMP says of a device whose motion sensors the tool cannot feed.
     cannot_shake = CANNOT_SHAKE
 
@@ -241,6 +244,18 @@ class Device(abc.ABC):
 
     def motion_disarm(self) -> None:
         """Hand the sensors back (the next launches see none, or the device's own)."""
+
+    # -- the device's own screen recorder (``check --record``); a device without one keeps these ----
+    #: What records the screen, or None: the watcher's own screenshots are then the recording.
+    screen_recorder: str | None = None
+
+    def start_screen_recording(self, time_limit_s: float) -> None:
+        """Start the device's recorder; it stops by itself after ``time_limit_s``."""
+        raise DeviceError("this device has no screen recorder of its own")
+
+    def stop_screen_recording(self) -> bytes:
+        """Stop the recorder; the video it made (MP4 as the device writes it)."""
+        raise DeviceError("this device has no screen recorder of its own")
 
     def __enter__(self) -> Device:
         return self
@@ -341,6 +356,28 @@ class DriverDevice(Device):
             except Exception as exc:  # noqa: BLE001 - a dead server cannot end its session; nothing to do
                 if not is_driver_failure(exc):
                     raise
+
+
+class AppiumScreenRecorder:
+    """The phone's own recorder behind Appium's ``start_recording_screen``: UiAutomator2 runs Android's
+    ``screenrecord``, XCUITest WebDriverAgent's screen stream through ffmpeg; the video comes back in
+    base64 when it stops. A mixin for ``DriverDevice`` adapters; RECORDING_OPTIONS are the driver's own."""
+
+    RECORDING_OPTIONS: dict = {}
+
+    @guarded
+    def start_screen_recording(self, time_limit_s: float) -> None:
+        # forceRestart: a recording left running by an earlier session is dropped, not handed back
+        self.driver.start_recording_screen(timeLimit=max(1, math.ceil(time_limit_s)), forceRestart=True,
+                                           **self.RECORDING_OPTIONS)
+
+    @guarded
+    def stop_screen_recording(self) -> bytes:
+        encoded = self.driver.stop_recording_screen()
+        video = base64.b64decode(encoded or b"")
+        if not video:
+            raise DeviceError("the screen recorder handed back no video")
+        return video
 
 
 def is_driver_failure(exc: BaseException) -> bool:

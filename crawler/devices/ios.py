@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from selenium.common.exceptions import WebDriverException
 
-from crawler.devices.base import (APP_STATE_FOREGROUND, DisplayInfo, DriverDevice, Foreground, crash_cause,
-                                  first_line, lost_cause)
+from crawler.devices.base import (APP_STATE_FOREGROUND, AppiumScreenRecorder, DisplayInfo, DriverDevice, Foreground,
+                                  crash_cause, first_line, lost_cause)
 from crawler.profiles import DeviceProfile
 
 #: Seconds WDA waits for the app to be idle (launch of the session's own app, after a tap). A splash
@@ -42,11 +42,14 @@ def ios_capabilities(profile: DeviceProfile, extra: dict | None = None) -> dict:
     return caps
 
 
-class IOSDevice(DriverDevice):
+class IOSDevice(AppiumScreenRecorder, DriverDevice):
     """An iOS device; ``driver`` is an appium-python-client WebDriver (or a stand-in for tests)."""
 
     platform = "ios"
     MAP_DRIVER_ERRORS = True
+    screen_recorder = "WebDriverAgent's screen stream through ffmpeg (XCUITest start_recording_screen)"
+    #: XCUITest records 10 frames a second by default: too coarse to place a close control's arrival.
+    RECORDING_OPTIONS = {"videoFps": 24}
 
     def __init__(self, profile: DeviceProfile, driver, **_ignored) -> None:
         super().__init__(profile, driver)
