@@ -13,7 +13,8 @@ cells under a dot do not count as a change of the picture.
 
 Memory does not grow with the video's length: thumbnails and frame images are kept whole only while
 the walk is within KEEP_WHOLE_S of them, and what the verdicts later read off them is taken before
-they go. Each frame carries since when the samples before it showed its screen (``Frame.shown_from_s``,
+they go. Past it, a frame's thumbnail is kept once per picture (``Pictures``): a screen shown again
+(the app's home, the same ad at the next launch) costs nothing more. Each frame carries since when the samples before it showed its screen (``Frame.shown_from_s``,
 what ``screen_since_s`` dates by); a touch's proof (the sample before it, and those up to the next
 frame) is kept as the thumbnail of the frame before the touch when it showed the same screen, else as
 no screen at all; only the samples the first close control and the first tap on one are dated by stay
@@ -74,6 +75,33 @@ EVIDENCE_TOUCHES = 10
 #: The first ad frame and the first close control on a screen vision does not call an ad are kept at
 #: most this many times, waiting for one vision calls an ad.
 FIRST_PINS = 4
+
+
+class Pictures:
+    """The thumbnails a walk keeps once it passed them, one per picture: a frame or proof showing a
+    picture kept before (no cell changed, as ``Walker.add`` tells two pictures apart) shares that
+    one's thumbnail, so what stays grows with the pictures a recording shows, not with its length."""
+
+    #: Thumbnails are filed by their mean grey in bins this wide; two of one picture differ by at most
+    #: CELL_CHANGE in every cell, so in mean, and sit in the same bin or the next.
+    BIN_GREY = 8
+
+    def __init__(self) -> None:
+        self._bins: dict[int, list[np.ndarray]] = {}
+        self.kept = 0
+
+    def one_of(self, thumb: np.ndarray | None) -> np.ndarray | None:
+        """The kept thumbnail of the picture ``thumb`` shows (``thumb`` itself, kept, if none is)."""
+        if thumb is None or thumb.size <= 1:
+            return thumb
+        key = int(thumb.mean()) // self.BIN_GREY
+        for near in (key, key - 1, key + 1):
+            for kept in self._bins.get(near, ()):
+                if kept is thumb or (kept.shape == thumb.shape and not framediff.changed(kept, thumb)):
+                    return kept
+        self._bins.setdefault(key, []).append(thumb)
+        self.kept += 1
+        return thumb
 
 
 @dataclass
@@ -139,6 +167,7 @@ class Walker:
         self._run: tuple[np.ndarray, float, float] | None = None    # see _shown_from
         self._broad_s: list[float] = []                 # times of recent broad changes (see BROAD_SHARE)
         self._places: list[tuple[object, list[tuple[tuple, Frame]]]] = []    # see _keep_candidate
+        self._pictures = Pictures()                     # the thumbnails kept past KEEP_WHOLE_S
 
     # -- one frame ------------------------------------------------------------------------------------
     def add(self, t_s: float, image: np.ndarray) -> None:
@@ -420,10 +449,12 @@ class Walker:
             elif not read:
                 samples[i] = (t_s, None)
             elif kept is not None:      # (None: two touches read it against different frames)
-                samples[i] = (t_s, kept)
+                samples[i] = (t_s, self._pictures.one_of(kept))
             self._evict_at[0] += 1
         while self._evict_at[1] < len(frames) and frames[self._evict_at[1]].t_s < horizon_s:
             frame = frames[self._evict_at[1]]
+            if frame is not self._last and frame is not self._last_analysed:   # (still compared with)
+                frame.thumb = self._pictures.one_of(frame.thumb)
             if frame.image and id(frame) not in self._keep_images:
                 if frame.file and frame.analysis.close_controls:
                     self._keep_candidate(frame)
