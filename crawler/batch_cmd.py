@@ -206,7 +206,8 @@ def resolve_target(grid: str | None, appium: str | None, parallel: int | None, p
 
 class Batch:
     def __init__(self, entries: list[AppEntry], out_dir: Path, rules: RuleProfile, target: Target, *,
-                 probes: int, force: bool, console: Console, check_fn=run_check, capabilities: dict | None = None):
+                 probes: int, force: bool, console: Console, check_fn=run_check, capabilities: dict | None = None,
+                 record: bool = False):
         self.entries = entries
         self.out_dir = out_dir
         self.rules = rules
@@ -216,6 +217,7 @@ class Batch:
         self.console = console
         self.check_fn = check_fn
         self.capabilities = dict(capabilities or {})     # --udid, --cap: every app's session gets them
+        self.record = record                            # --record: each observe launch recorded too
         self.store = Store(out_dir / "batch.sqlite")
         self.stop = threading.Event()
         self.counts = Counter()
@@ -234,6 +236,7 @@ class Batch:
             started = time.time()
             try:
                 extra = {"capabilities": self.capabilities} if self.capabilities else {}
+                extra.update({"record": True} if self.record else {})
                 result = self.check_fn(entry.app, profile, folder, self.rules, appium_url=url, probes=self.probes,
                                        **extra)
                 problem = check_problem(result)
@@ -473,7 +476,7 @@ def run_batch(apps_file: Path, out_dir: Path, rules: RuleProfile, *, grid: str |
               appium: str | None = None, parallel: int | None = None, platform: str | None = None,
               profile: str | None = None, force: bool = False, probes: int = 5,
               state_path: Path = DEFAULT_STATE, console: Console | None = None, check_fn=run_check,
-              capabilities: dict | None = None) -> BatchOutcome:
+              capabilities: dict | None = None, record: bool = False) -> BatchOutcome:
     console = console or Console(stderr=True, highlight=False)
     try:
         entries, bad_lines = read_apps(apps_file, default_platform=platform, default_profile=profile)
@@ -492,7 +495,7 @@ def run_batch(apps_file: Path, out_dir: Path, rules: RuleProfile, *, grid: str |
         console.print(f"--udid pins one phone: checks run one at a time (not {target.parallel})", highlight=False)
         target.parallel = 1
     batch = Batch(entries, out_dir, rules, target, probes=probes, force=force, console=console,
-                  check_fn=check_fn, capabilities=capabilities)
+                  check_fn=check_fn, capabilities=capabilities, record=record)
     todo, already = [], 0
     for entry in entries:
         batch.store.register(entry)

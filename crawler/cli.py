@@ -242,7 +242,9 @@ def check(
     # One line, never wrapped: what came of it, why it is not final, where the report is.
     why = f": {result.error}" if result.error else ""
     prefix = "splashaudit: " if result.error else ""
-    print(f"{prefix}{target}: {result.verdict}{why} · report: {out / 'report.html'}", file=sys.stderr)
+    differ = (result.recording or {}).get("disagreements")
+    recorded = f" · its recording says otherwise on {', '.join(differ)}" if differ else ""
+    print(f"{prefix}{target}: {result.verdict}{why}{recorded} · report: {out / 'report.html'}", file=sys.stderr)
     raise typer.Exit(result.exit_code)
 
 
@@ -387,6 +389,8 @@ def batch(
     state: Path = typer.Option(None, help="Farm state file used when neither --grid nor --appium is given."),
     udid: Optional[str] = typer.Option(None, help=_UDID_HELP + " Every app of the batch runs on it."),
     cap: Optional[list[str]] = typer.Option(None, "--cap", help=_CAP_HELP),
+    record: bool = typer.Option(False, "--record", help="Record each app's observe launch and judge it "
+                                "from the recording too (as check --record)."),
 ) -> None:
     """Check many apps on a device farm; resumable; summary.csv, summary.html and junit.xml."""
     from crawler import batch_cmd, farm
@@ -404,7 +408,7 @@ def batch(
         outcome = batch_cmd.run_batch(apps, out, rule_profile, grid=grid, appium=appium, parallel=parallel,
                                       platform=platform, profile=profile, force=force, probes=probes,
                                       state_path=state or farm.DEFAULT_STATE, console=err,
-                                      capabilities=capabilities)
+                                      capabilities=capabilities, record=record)
     except EnvironmentProblem as exc:
         raise fail(str(exc), 3)
     raise typer.Exit(outcome.exit_code)

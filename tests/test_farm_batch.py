@@ -176,7 +176,7 @@ def test_a_lost_node_is_retried_once_then_inconclusive(grid, tmp_path, monkeypat
     calls = []
 
     def flaky_check(app, profile, out_dir, rules, appium_url=None, probes=5, **kw):
-        calls.append((app, appium_url))
+        calls.append((app, appium_url, kw.get("record")))
         out_dir.mkdir(parents=True, exist_ok=True)
         if app.endswith("/dies") or (app.endswith("/once") and len(
                 [c for c in calls if c[0] == app]) == 1):
@@ -191,11 +191,12 @@ def test_a_lost_node_is_retried_once_then_inconclusive(grid, tmp_path, monkeypat
     apps.write_text("https://a.example/once\nhttps://b.example/dies\n", encoding="utf-8")
     out = tmp_path / "out"
     outcome = batch_cmd.run_batch(apps, out, load_rule_profile(), grid=grid["url"], parallel=1, probes=3,
-                                  check_fn=flaky_check)
+                                  check_fn=flaky_check, record=True)
     assert outcome.exit_code == 3
     assert [c[0] for c in calls].count("https://a.example/once") == 2
     assert [c[0] for c in calls].count("https://b.example/dies") == 2
     assert {c[1] for c in calls} == {grid["url"]}
+    assert {c[2] for c in calls} == {True}        # --record reaches every check, retries too
     rows = csv_rows(out)
     assert rows["https://a.example/once"]["verdict"] == "pass"
     assert rows["https://a.example/once"]["attempts"] == "2"
