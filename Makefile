@@ -6,9 +6,9 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := chromium chromium-driver fonts-noto-cjk libgl1 libglib2.0-0
 STAMP := .setup-stamp
 
-.PHONY: setup demo test bench clean system-packages fixtures train
+.PHONY: setup demo test bench clean system-packages fixtures train ocr-networks
 
-setup: system-packages $(STAMP)
+setup: system-packages $(STAMP) ocr-networks
 
 # System packages are checked on every run (cheap) because a machine can lose them between sessions.
 system-packages:
@@ -24,9 +24,13 @@ system-packages:
 $(STAMP): pyproject.toml package.json
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip >/dev/null
-	$(PY) -m pip install -q -e '.[test,train]'
+	$(PY) -m pip install -q -e '.[test,train,fast-ocr]'
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $(STAMP)
+
+# The OCR networks rewritten into fused ops (vision/ocr_graph.py), once per user cache; a no-op after.
+ocr-networks: $(STAMP)
+	@$(PY) -c 'from vision import ocr_graph; ocr_graph.main()' >/dev/null
 
 demo: setup
 	$(VENV)/bin/splashaudit demo --out out/demo

@@ -8,14 +8,14 @@ ONNX Runtime runs inside the convolution before it) and each scalar affine after
 into that convolution's weights and bias. Recognition then takes about a third less time and
 detection about a quarter less; outputs differ by float rounding (probabilities by < 1e-4).
 
-The rewrite needs the ``onnx`` package; without it the stock graph is used, slower but the same.
-Rewritten models are kept in ~/.cache/splashaudit/ocr, named by the source file's size and time.
+The rewrite is made once, by ``vision.ocr_graph.main`` (``make setup``; it needs the ``onnx``
+package, the ``fast-ocr`` extra), and kept in ~/.cache/splashaudit/ocr; the analyzer only reads it.
+Without it the stock graph is used: the same text, slower.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -27,26 +27,32 @@ REWRITE_VERSION = 1
 
 
 def fast_model(model_path: str) -> str:
-    """The path of the rewritten model (made once, kept in the user's cache), or ``model_path`` itself
-    when it cannot be made (no onnx package, a read-only cache).
+    """The path of the rewritten model when setup prepared it (``prepare``), else ``model_path``: the
+    analyzer never writes, and without the rewrite it reads the same text, only slower."""
+    target = prepared_path(model_path)
+    return str(target) if target.exists() else model_path
 
-    The rewrite runs in a child process: importing onnx and holding the model's protobuf left about
-    60 MB more resident in the analysing process for its whole life (the heap does not shrink back).
-    """
+
+def prepared_path(model_path: str) -> Path:
+    """Where ``prepare`` keeps the rewrite of ``model_path``: the user's cache, named by the source's
+    size and time and the rewrite's version (a changed model or rewrite is never mistaken for it)."""
     source = Path(model_path)
     stat = source.stat()
-    target = _cache_dir() / f"{source.stem}-{stat.st_size}-{stat.st_mtime_ns}-fused{REWRITE_VERSION}.onnx"
-    if not target.exists():
-        done = subprocess.run([sys.executable, "-m", "vision.ocr_graph", str(source), str(target)],
-                              cwd=Path(__file__).resolve().parent.parent, capture_output=True)
-        if done.returncode != 0 or not target.exists():
-            return model_path
-    return str(target)
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "splashaudit" / "ocr" / f"{source.stem}-{stat.st_size}-{stat.st_mtime_ns}-fused{REWRITE_VERSION}.onnx"
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "splashaudit" / "ocr"
+def prepare(model_paths: list[str]) -> list[Path]:
+    """Rewrite each model not yet prepared (``make setup`` runs this; it needs the ``onnx`` package,
+    installed with the ``fast-ocr`` extra). Run as its own process: importing onnx and holding a
+    model's protobuf leaves about 60 MB resident that a long analysing process would carry."""
+    done = []
+    for model_path in model_paths:
+        target = prepared_path(model_path)
+        if not target.exists():
+            rewrite_file(model_path, str(target))
+        done.append(target)
+    return done
 
 
 def rewrite_file(source: str, target: str) -> None:
@@ -172,5 +178,23 @@ class _Rewriter:
         self._index()
 
 
+def _rapidocr_models() -> list[str]:
+    """The detection and recognition networks RapidOCR loads (the ones ``vision.ocr`` runs)."""
+    from rapidocr_onnxruntime.utils import read_yaml, update_model_path
+    from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH
+
+    config = update_model_path(read_yaml(DEFAULT_CFG_PATH))
+    return [str(config[section]["model_path"]) for section in ("Det", "Rec")]
+
+
+def main() -> None:
+    """Prepare the fused networks (``make setup``); without onnx, say so and leave the stock ones."""
+    try:
+        for path in prepare(_rapidocr_models()):
+            print(f"ocr: {path}")
+    except ImportError as exc:          # no onnx: the stock networks stay in use
+        print(f"ocr: the fused networks were not made ({exc}); the stock ones are used, slower", file=sys.stderr)
+
+
 if __name__ == "__main__":
-    rewrite_file(sys.argv[1], sys.argv[2])
+    main()
