@@ -448,8 +448,8 @@ class Walker:
                 pass
             elif not read:
                 samples[i] = (t_s, None)
-            elif kept is not None:      # (None: two touches read it against different frames)
-                samples[i] = (t_s, self._pictures.one_of(kept))
+            else:       # its own picture when two touches read it against different frames (kept None)
+                samples[i] = (t_s, self._pictures.one_of(thumb if kept is None else kept))
             self._evict_at[0] += 1
         while self._evict_at[1] < len(frames) and frames[self._evict_at[1]].t_s < horizon_s:
             frame = frames[self._evict_at[1]]
