@@ -33,15 +33,33 @@ def _with_frame(f: Finding, frame: Frame) -> Finding:
     return replace(f, evidence={**f.evidence, "frame": frame.file, "t_s": frame.t_s})
 
 
+def control_clarity(control) -> tuple:
+    """How clearly a frame shows a close control, for choosing among frames of the same control:
+    vision's confidence (to 0.1, so that noise does not decide), then its contrast (to 0.1: a control
+    that fades in is judged faded in, not on a frame of its fade), then its size."""
+    return round(control.confidence, 1), round(control.contrast_ratio or 0.0, 1), control.box.area
+
+
+def settled_frame(frames: list[Frame], usable=lambda frame: True) -> Frame | None:
+    """Of frames showing close controls, the one the per-frame rules are judged on: the largest control
+    seen (a ✕ that grows is judged grown; one that never grows past 8 dp is judged at 8 dp), on the
+    frame where it shows clearest (``control_clarity``) at 0.8 of that size or more, the earliest of
+    equals. The live check and a recording of the same launch choose alike; a recording chooses among
+    the frames whose image it kept (``usable``), None if it kept none of the largest control."""
+    controls = [(c, f) for f in frames for c in f.analysis.close_controls]
+    if not controls:
+        return None
+    anchor = max((c.box for c, _ in controls), key=lambda b: b.area)
+    same = [(c, f) for c, f in controls
+            if c.box.iou(anchor) >= 0.3 and c.box.area >= 0.8 * anchor.area and usable(f)]
+    return max(same, key=lambda cf: (control_clarity(cf[0]), -cf[1].t_s), default=(None, None))[1]
+
+
 def key_frame(launches: list[Launch]) -> Frame | None:
-    """The frame the per-frame rules are judged on: the ad frame whose close control shows largest
-    (the first of equals). A ✕ that grows or fades in is judged as it ends up, not on a frame of its
-    animation; a control that never grows past 8 dp is judged at 8 dp."""
+    """The frame the per-frame rules are judged on: ``settled_frame`` of the ad frames, else the
+    first ad frame (no close control seen)."""
     ad_frames = [f for launch in launches for f in launch.ad_frames]
-    with_close = [f for f in ad_frames if f.analysis.close_controls]
-    if with_close:
-        return max(with_close, key=lambda f: (max(c.box.area for c in f.analysis.close_controls), -f.t_s))
-    return (ad_frames or [None])[0]
+    return settled_frame(ad_frames) or (ad_frames or [None])[0]
 
 
 def close_present(observe: Launch, rules: RuleProfile) -> Finding:

@@ -10,7 +10,8 @@ import itertools
 import pytest
 
 from crawler.devices.base import Foreground, Jump
-from crawler.probe_verdicts import body_outcome, close_effective, fullscreen_jump, judge_launches
+from crawler.probe_verdicts import (body_outcome, close_effective, fullscreen_jump, judge_launches, key_frame,
+                                    settled_frame)
 from crawler.probes import Launch, ProbeSettings
 from crawler.watch import Frame
 from vision.rules import load_rule_profile
@@ -327,3 +328,19 @@ def test_a_dismissal_seen_only_in_a_screenshot_that_came_back_late_is_not_a_pass
     slow.sample_returned_s = {**quick.sample_returned_s, 1.5: 4.5}
     found = close_effective(slow, RULES, SETTINGS)
     assert found.verdict == "inconclusive" and "came back 3.5 s after" in found.message
+
+
+def _shown(t_s: float, control: CloseControl) -> Frame:
+    analysis = ScreenAnalysis((1082, 2402), 2.625, ScreenKind("splash_ad", 0.9), close_controls=[control])
+    return Frame(t_s, b"", analysis, APP, None)
+
+
+def test_the_rules_are_judged_on_a_close_control_as_it_ends_up_not_on_a_frame_of_its_animation():
+    fading = [dataclasses.replace(SKIP, contrast_ratio=ratio) for ratio in (1.4, 2.8, 6.1, 6.1)]
+    frames = [_shown(4.0 + 0.1 * i, c) for i, c in enumerate(fading)]
+    assert key_frame([Launch(1, "observe", frames=frames)]) is frames[2]      # faded in: the first of equals
+    growing = [dataclasses.replace(SKIP, box=Box(900, 100, w, 80), contrast_ratio=7.0) for w in (40, 90, 150)]
+    frames = [_shown(4.0 + 0.1 * i, c) for i, c in enumerate(growing)]
+    assert key_frame([Launch(1, "observe", frames=frames)]) is frames[2]      # grown, though as clear before
+    # a recording that kept only some images chooses among those, as the check would have
+    assert settled_frame(frames, usable=lambda f: f is not frames[2]) is None

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from crawler.devices.base import Jump
 from crawler.live import timeline
-from crawler.probe_verdicts import judge_launches, key_frame
+from crawler.probe_verdicts import judge_launches, key_frame, settled_frame
 from crawler.probes import Launch, ProbeSettings, date_first_close, note_ad_timeline
 from crawler.video.walk import Touch, Walk, on_close_control
 from crawler.watch import Frame, screen_since_s
@@ -267,22 +267,11 @@ def judge(recordings: list[Recording], rules: RuleProfile, settings: ProbeSettin
 
 
 def best_frame(launches: list[Launch]) -> Frame | None:
-    """The frame a recording's per-frame rules are judged on: of the analysed frames showing the close
-    control the check judges (its largest, ``key_frame``), the one where it is clearest (vision's
-    confidence), then largest (a ✕ that grows is judged grown, as the check judges it), then with a
-    label seen too; with no close control, the check's own choice (the first ad frame)."""
-    first = key_frame(launches)
-    if first is None or not first.analysis.close_controls:
-        return first
-    anchor = max(first.analysis.close_controls, key=lambda c: c.box.area).box
-
-    def clearest(frame: Frame) -> tuple:
-        controls = frame.analysis.close_controls
-        return (round(max(c.confidence for c in controls), 2),
-                round(max(c.box.area for c in controls) / max(anchor.area, 1), 1), frame.analysis.ad_label is not None)
-    same = [f for l in launches for f in l.ad_frames if f.file and f.image and f.analysis.close_controls
-            and any(c.box.iou(anchor) >= 0.3 for c in f.analysis.close_controls)]
-    return max(same, default=first, key=clearest)
+    """The frame a recording's per-frame rules are judged on: chosen as the check chooses
+    (``settled_frame``) among the analysed frames whose image the walk kept; with no close control,
+    the check's own choice (the first ad frame)."""
+    ad_frames = [f for l in launches for f in l.ad_frames]
+    return settled_frame(ad_frames, usable=lambda f: bool(f.file and f.image)) or key_frame(launches)
 
 
 def _complete(findings: list[Finding], launches: list[Launch], first: Recording,

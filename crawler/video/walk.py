@@ -33,7 +33,8 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from crawler.watch import Frame
+from crawler.probe_verdicts import control_clarity
+from crawler.watch import LOOK_AGAIN_S, Frame
 from vision import Display, analyze, framediff, tick, touchspots
 from vision.rules import RuleProfile
 from vision.types import ScreenAnalysis, ScreenKind
@@ -151,6 +152,7 @@ class Walker:
         self.walk = Walk()
         self._last: Frame | None = None                 # the last analysed (or repeated) frame
         self._last_analysed: Frame | None = None
+        self._analysed_s = -1.0                         # when the last full analysis' frame was shown
         self._pending: tuple[float, np.ndarray, np.ndarray] | None = None
         self._moving_since: float | None = None
         self._previous: tuple[float, np.ndarray, np.ndarray] | None = None   # the frame looked at before
@@ -220,7 +222,9 @@ class Walker:
             return
         if not self._differs(last.thumb, thumb, t_s):
             self._pending = self._moving_since = self._run_start = None
-            if t_s - last.t_s >= REPEAT_EVERY_S:
+            if self._look_again(t_s):
+                self._analyse(t_s, image, thumb)
+            elif t_s - last.t_s >= REPEAT_EVERY_S:
                 self._emit(replace(last, t_s=t_s, file=None, annotated=None, keep=None))
             return
         pending = self._pending
@@ -250,6 +254,13 @@ class Walker:
             return start[0]
         return t_s
 
+    def _look_again(self, t_s: float) -> bool:
+        """Whether the last frame is an ad with no close control found whose last full analysis was
+        LOOK_AGAIN_S or more before ``t_s``: looked at afresh, as the live watcher does."""
+        last = self._last
+        return last is not None and last.is_ad and not last.analysis.close_controls and \
+            t_s - self._analysed_s >= LOOK_AGAIN_S
+
     def _only_ticked(self, thumb: np.ndarray, image: np.ndarray) -> ScreenAnalysis | None:
         """The last analysis with its countdown read again, when nothing but the countdown changed
         since the last analysed frame; else None."""
@@ -261,7 +272,7 @@ class Walker:
     def _analyse(self, t_s: float, image: np.ndarray, thumb: np.ndarray, stamp: bool = True) -> None:
         if self._last is not None and t_s <= self._last.t_s:
             return
-        ticked = self._only_ticked(thumb, image)
+        ticked = None if self._look_again(t_s) else self._only_ticked(thumb, image)
         if ticked is not None:
             analysis = ticked
             self.walk.reread += 1
@@ -271,6 +282,7 @@ class Walker:
         else:
             started = time.perf_counter()
             analysis = analyze(image, self.display, rules=self.rules)
+            self._analysed_s = t_s
             self.walk.analysis_s += time.perf_counter() - started
             self.walk.analysed += 1
         t_s = self._stamp(t_s, thumb) if stamp else t_s
@@ -464,12 +476,11 @@ class Walker:
 
     def _keep_candidate(self, frame: Frame) -> None:
         """Keep the image of an analysed frame with a close control only while it is among the
-        KEEP_CANDIDATES clearest and largest (then with a label, then the earliest) of the frames with
-        a control in the same place: the per-frame rules are judged on the clearest of the frames whose
-        control overlaps the largest one (``crawler.video.judge.best_frame``), which needs its image."""
+        KEEP_CANDIDATES clearest (``control_clarity``, then the earliest) of the frames with a control
+        in the same place: the per-frame rules are judged on the clearest of the frames whose control
+        overlaps the largest one (``crawler.probe_verdicts.settled_frame``), which needs its image."""
         controls = frame.analysis.close_controls
-        key = (round(max(c.confidence for c in controls), 2), max(c.box.area for c in controls),
-               frame.analysis.ad_label is not None)
+        key = max(control_clarity(c) for c in controls)
         kept_in = 0
         for control in controls:
             place = next((p for p in self._places if p[0].iou(control.box) >= 0.3), None)
