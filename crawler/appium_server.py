@@ -104,17 +104,26 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def tagged_pids(tag: str) -> list[int]:
-    """Processes whose environment holds ``OWNER_ENV=tag`` (Linux /proc; empty elsewhere)."""
-    marker = f"{OWNER_ENV}={tag}".encode()
+def _pids_whose(part: str, marker: bytes) -> list[int]:
+    """Processes whose /proc ``part`` (environ, cmdline), split at NULs, holds ``marker``."""
     found = []
     for entry in Path("/proc").glob("[0-9]*"):
         try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
+            if marker in (entry / part).read_bytes().split(b"\0"):
                 found.append(int(entry.name))
         except (OSError, ValueError):
             continue
     return found
+
+
+def tagged_pids(tag: str) -> list[int]:
+    """Processes whose environment holds ``OWNER_ENV=tag`` (Linux /proc; empty elsewhere)."""
+    return _pids_whose("environ", f"{OWNER_ENV}={tag}".encode())
+
+
+def pids_with_argument(argument: str) -> list[int]:
+    """Processes started with ``argument`` among their arguments (Linux /proc; empty elsewhere)."""
+    return _pids_whose("cmdline", argument.encode())
 
 
 def pid_alive(pid: int) -> bool:

@@ -39,6 +39,9 @@ EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 0, 1, 
 SHAKE_MODES = ("auto", "always", "never")
 #: This many launches in a row ending in an app crash end the check: the app cannot be judged.
 MAX_CRASHES_IN_A_ROW = 3
+#: A launch whose device stopped answering (``DeviceStalled``) costs its stall limit and a new
+#: session; two in a row say the app freezes (or the driver wedges) on every launch.
+MAX_STALLS_IN_A_ROW = 2
 
 
 @dataclass
@@ -92,7 +95,7 @@ def _launch_dict(launch: Launch) -> dict:
             "foreground_after": fg(launch.foreground_after), "duration_s": launch.duration_s,
             "frames_sampled_per_s": launch.sampled_per_s, "ad_frames_sampled_per_s": launch.ad_sampled_per_s,
             "frames_analysed": launch.analysed,
-            "lost": launch.lost, "crashed": launch.crashed,
+            "lost": launch.lost, "crashed": launch.crashed, "stalled": launch.stalled,
             "events": [{"t_s": e.t_s, "what": e.what, "detail": e.detail, "frame": e.frame}
                        for e in launch.events],
             "frames": [_frame_dict(f) for f in launch.frames]}
@@ -309,7 +312,7 @@ def _run_plan(prober: Prober, planned: list[str], result: CheckResult, evidence:
     that saw a shake cue); a shake launch may drop the motions left or play its own once more
     (``_after_shake``).
     """
-    settings, crashes, index, retried = prober.settings, 0, 0, set()
+    settings, crashes, stalls, index, retried = prober.settings, 0, 0, 0, set()
     plan = _plan(prober, planned)
     while index < len(plan):
         kind, probe = plan[index]
@@ -320,9 +323,15 @@ def _run_plan(prober: Prober, planned: list[str], result: CheckResult, evidence:
         if launch.lost:
             raise launch.failure or DeviceLost(launch.lost)
         crashes = crashes + 1 if launch.crashed else 0
+        stalls = stalls + 1 if launch.stalled else 0
         if crashes >= MAX_CRASHES_IN_A_ROW:
             result.error = (f"the app crashed in {crashes} launches in a row "
                             f"({index - crashes + 1}-{index}); last: {launch.crashed}")[:300]
+            return
+        if stalls >= MAX_STALLS_IN_A_ROW:
+            result.error = (f"the device stopped answering in {stalls} launches in a row "
+                            f"({index - stalls + 1}-{index}; a frozen app or a wedged driver): "
+                            f"{launch.stalled}")[:300]
             return
         if more is not None and (extra := more(launch)):
             planned += extra

@@ -23,9 +23,9 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from crawler.devices.base import AppCrashed, AppMissing, Device, DeviceError, DeviceLost, Foreground
+from crawler.devices.base import AppCrashed, AppMissing, Device, DeviceError, DeviceLost, DeviceStalled, Foreground
 from crawler.live import framediff, recorder, shake as motion_player, timeline
-from crawler.live.devicelock import DeviceLock
+from crawler.live.devicelock import STALL_S, DeviceLock
 from crawler.live.motion import REST, MotionProfile, below_floor, summarise
 from crawler.live.recorder import LaunchRecording
 from crawler.watch import Frame, Watcher, first_shown_s, screen_since_s, taken_after
@@ -77,6 +77,7 @@ class Launch:
     sample_returned_s: dict = field(default_factory=dict, repr=False)
     lost: str | None = None                 # the device, its server or the app is gone: the check ends here
     crashed: str | None = None              # the app died: this launch cannot be judged
+    stalled: str | None = None              # a device command never came back: not judged either
     failure: BaseException | None = field(default=None, repr=False)   # what lost the device, for --debug
     profile: str | None = None              # the motion a shake launch plays (crawler.live.motion)
     recording: LaunchRecording | None = field(default=None, repr=False)   # check --record's observe launch
@@ -117,6 +118,8 @@ class ProbeSettings:
     #: and a tap take about 0.5 s each; a body tap also needs the ad shown after it, a close tap a
     #: dismissal before the ad's own end).
     tap_proof_s: float = 1.5
+    #: A device command not back after this long (s) has stalled (``crawler.live.devicelock``).
+    stall_s: float = STALL_S
     #: Record the observe launch (``crawler.live.recorder``), to be judged from its recording too.
     record: bool = False
 
@@ -130,7 +133,7 @@ class Prober:
         self.settings = settings or ProbeSettings(
             dismiss_within_s=rules["CLOSE_EFFECTIVE"]["dismiss_within_s"],
             repop_watch_s=rules["CLOSE_EFFECTIVE"]["repop_watch_s"])
-        self.lock = DeviceLock()
+        self.lock = DeviceLock(self.settings.stall_s)
         self.on_event = on_event or (lambda launch, event: None)
         self.main_thumb = None          # the app's main screen, learned by the observe launch
         self.known_ads: list[Frame] = []   # the observe launch's analysed ad frames, to know them again
@@ -160,7 +163,7 @@ class Prober:
             if ads:
                 launch.ad_sampled_per_s = watcher.stats.rate_between(ads[0].t_s, ads[-1].t_s)
         launch.frames.sort(key=lambda f: f.t_s)
-        if launch.lost or launch.crashed:
+        if launch.lost or launch.crashed or launch.stalled:
             launch.duration_s = round(time.monotonic() - started, 2)
             return launch                   # nothing more to ask of a gone device or a dead app
         with self.lock:
@@ -288,6 +291,8 @@ class Prober:
                                                  else "device lost")
         except AppCrashed as exc:
             self._crashed(launch, watcher, exc)
+        except DeviceStalled as exc:
+            self._stalled(launch, exc)
         except DeviceError as exc:
             launch.error = str(exc)[:300]
             launch.outcome = launch.outcome or "error"
@@ -313,6 +318,17 @@ class Prober:
             raise
         except DeviceError as exc:
             launch.note(0.0, "motion_disarm_failed", str(exc)[:200])
+
+    def _stalled(self, launch: Launch, exc: DeviceStalled) -> None:
+        """A command that never came back: the launch is not judged, the device freed for the next
+        (or lost, where it cannot be freed)."""
+        launch.stalled = launch.error = f"{exc} during {self.device.moment}"[:300]
+        launch.outcome = "not finished: the device stopped answering"
+        try:
+            self.device.unstick(str(exc))
+        except DeviceLost as lost:
+            launch.lost, launch.failure = str(lost)[:300], lost
+            launch.outcome = "not finished: device lost"
 
     def _crashed(self, launch: Launch, watcher: Watcher | None, exc: AppCrashed) -> None:
         """Note the crash with what the screen shows now (an error page), else the last frame seen."""

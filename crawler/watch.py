@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crawler.devices.base import AppCrashed, Device, DeviceError, DeviceLost, Foreground, Jump, decode_png
+from crawler.devices.faults import DeviceStalled
 from crawler.live import framediff
 from crawler.live.devicelock import DeviceLock
 from vision import Display, analyze, tick
@@ -29,6 +30,11 @@ from vision.types import ScreenAnalysis
 
 #: An unchanged screen is still reported this often, so time-based decisions are not starved.
 REPEAT_EVERY_S = 0.5
+#: An ad on which no close control was found is analysed afresh at least this often (s), changed or
+#: not: a faint ✕ painted after the first look changes too few pixels for the frame diff, and a
+#: countdown read again in place (``vision.tick``) looks for nothing new. CLOSE_PRESENT's violation
+#: must not rest on one look.
+LOOK_AGAIN_S = 1.0
 
 
 @dataclass
@@ -135,7 +141,8 @@ class FrameSampler:
 
     def __exit__(self, *exc_info) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        # a screenshot that never came back is not waited for again (the device is freed after)
+        self._thread.join(timeout=0 if self.lock.stalled_s() else 10)
         self.stats.stopped_s = time.monotonic()
 
     def _run(self) -> None:
@@ -187,8 +194,14 @@ class FrameSampler:
         with self._fresh:
             while self._latest is None or self._latest[0] <= newer_than_s:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._ended or not self._thread.is_alive():
+                if self._ended or not self._thread.is_alive():
                     return None
+                if remaining <= 0:
+                    if (held_s := self.lock.stalled_s()) is not None:
+                        raise DeviceStalled(f"the device has not answered a screenshot for {held_s:.0f} s")
+                    if not self.lock.busy:
+                        return None
+                    remaining = 1.0     # a screenshot under way: waited for up to the lock's stall limit
                 self._fresh.wait(remaining)
             return self._latest
 
@@ -205,6 +218,7 @@ class Watcher:
         #: When the probe next needs a look though nothing changed (a watch window ending), s since
         #: launch: the first screenshot at or after it is reported at once, not up to REPEAT_EVERY_S late.
         self.due_s: float | None = None
+        self._analysed_s = -1.0        # when the last full analysis' frame was taken, s since launch
 
     def now_s(self) -> float:
         return time.monotonic() - self.t0
@@ -237,7 +251,8 @@ class Watcher:
                         returned_s=sampler.returned_s.get(last_t))
                     yield last
                     continue
-                if last is not None and not framediff.changed(last.thumb, thumb):
+                again = last is not None and self._look_again(last, last_t)
+                if last is not None and not again and not framediff.changed(last.thumb, thumb):
                     if self._due(last, last_t):
                         # The same screen: no new analysis, but a fresh look at who is in front.
                         foreground, jump = self._foreground(last.analysis)
@@ -246,7 +261,8 @@ class Watcher:
                                                    returned_s=sampler.returned_s.get(last_t))
                         yield last
                     continue
-                last = self._reread(last, last_t, image, thumb) or self.analyse(last_t, image, thumb)
+                last = (None if again else self._reread(last, last_t, image, thumb)) or \
+                    self.analyse(last_t, image, thumb)
                 sampler.stats.analysed += 1
                 yield last
 
@@ -262,6 +278,11 @@ class Watcher:
         foreground, jump = self._foreground(analysis)
         return Frame(t_s, image_bytes, analysis, foreground, jump, thumb,
                      returned_s=self.sampler.returned_s.get(t_s) if self.sampler else None)
+
+    def _look_again(self, last: Frame, t_s: float) -> bool:
+        """Whether ``last`` is an ad with no close control found that was last analysed in full
+        LOOK_AGAIN_S or more before ``t_s``."""
+        return last.is_ad and not last.analysis.close_controls and t_s - self._analysed_s >= LOOK_AGAIN_S
 
     def _due(self, last: Frame, t_s: float) -> bool:
         """Whether an unchanged screen taken at ``t_s`` is to be reported again."""
@@ -292,6 +313,7 @@ class Watcher:
         display = Display(image.shape[1], image.shape[0], self.display.density, self.display.px_per_mm,
                           self.display.status_bar_dp, self.display.gesture_bar_dp)
         analysis = analyze(image, display, rules=self.rules)
+        self._analysed_s = max(self._analysed_s, t_s)
         if foreground is None:
             foreground, jump = self._foreground(analysis)
         else:

@@ -6,7 +6,9 @@ import time
 
 import cv2
 import numpy as np
+import pytest
 
+from crawler.devices.faults import DeviceStalled
 from crawler.live import framediff
 from crawler.live.devicelock import DeviceLock
 from crawler.live.evidence import EvidenceWriter
@@ -82,6 +84,31 @@ def test_an_urgent_command_goes_before_the_samplers_next_screenshot():
     # the tap waited at most for the screenshot under way: no later shot came in between
     assert order.index("tap") <= shots_before_tap
     assert order.count("shot") > shots_before_tap
+
+
+def test_a_command_that_never_comes_back_stalls_the_next_urgent_one_not_a_slow_one():
+    lock, release = DeviceLock(stall_s=0.3), threading.Event()
+
+    def hold(seconds: float):
+        with lock.background():
+            release.wait(seconds)
+
+    slow = threading.Thread(target=hold, args=(0.1,))
+    slow.start()
+    time.sleep(0.02)
+    with lock:                       # a slow screenshot is waited for
+        pass
+    slow.join()
+    stuck = threading.Thread(target=hold, args=(10,))
+    stuck.start()
+    time.sleep(0.02)
+    with pytest.raises(DeviceStalled, match="has not answered a command for 0 s"):
+        with lock:
+            pass
+    assert lock.stalled_s() >= 0.3
+    release.set()
+    stuck.join()
+    assert lock.stalled_s() is None and not lock.busy
 
 
 def test_evidence_writer_runs_jobs_off_the_callers_thread_and_flush_waits_for_them(tmp_path):

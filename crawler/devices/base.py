@@ -22,6 +22,7 @@ import numpy as np
 from selenium.common.exceptions import WebDriverException
 
 from crawler.devices.faults import (AppCrashed, AppMissing, DeviceError, DeviceLost,  # noqa: F401 (re-export)
+                                    DeviceStalled,
                                     crash_cause, first_line, guarded, lost_cause, server_label)
 from crawler.profiles import DeviceProfile
 
@@ -226,6 +227,11 @@ class Device(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """End the session and free what it holds. Safe to call more than once."""
+
+    def unstick(self, why: str) -> None:
+        """Free a device whose last command never came back (``DeviceStalled``) for the next launch.
+        Here it cannot be: the device is lost. The Chromium phone starts a new browser."""
+        raise DeviceLost(f"{self.server} stopped answering during {self.moment} ({why})")
 
     # -- motion input (the shake probe); a device that cannot take it keeps these defaults ----------
     def motion_support(self) -> str | None:

@@ -39,6 +39,11 @@ class DeviceLost(DeviceError):
     """The server, the session or the driver behind it is gone: nothing more can be asked of the device."""
 
 
+class DeviceStalled(DeviceError):
+    """A device command has not come back for longer than any answer takes (a frozen app, a wedged
+    driver): what was asked is not known to have happened. Appium waits 240 s for its driver."""
+
+
 class AppCrashed(DeviceError):
     """The app under test died (tab crash, browser error page); the device itself still answers."""
 

@@ -8,9 +8,12 @@ origin; leaving that origin or opening a new window is a jump.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
+import os
 import platform
 import shutil
+import signal
 import tempfile
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -20,9 +23,9 @@ from selenium.common.exceptions import JavascriptException, WebDriverException
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.remote.client_config import ClientConfig
 
-from crawler.appium_server import free_port
+from crawler.appium_server import free_port, pids_with_argument
 from crawler.devices.base import DisplayInfo, DriverDevice, Foreground, session_failed
-from crawler.devices.faults import AppCrashed, DeviceError, crash_cause, lost_cause, server_label
+from crawler.devices.faults import AppCrashed, DeviceError, DeviceLost, crash_cause, lost_cause, server_label
 from crawler.profiles import DeviceProfile
 from vision.types import Box
 
@@ -143,6 +146,21 @@ class WebDevice(DriverDevice):
         device.extra_capabilities = dict(capabilities or {})
         device.appium_url, device.timeout_s, device.server = appium_url, timeout_s, server_label(appium_url)
         return device
+
+    def unstick(self, why: str) -> None:
+        """A new browser: ending the wedged session is what makes its pending command come back."""
+        if self.appium_url is None:
+            super().unstick(why)
+        # Where Appium runs here, the stuck browser is ended first: chromedriver would otherwise hold
+        # the session's end for some 50 s more. (Elsewhere the session's end is waited for.)
+        for pid in pids_with_argument(f"--user-data-dir={self.user_data_dir}") if self.user_data_dir else []:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        try:
+            self._restart_session()
+        except DeviceError as exc:
+            raise DeviceLost(f"{self.server} stopped answering during {self.moment} ({why}); "
+                             f"a new browser could not be had: {exc}"[:300]) from exc
 
     def _restart_session(self) -> None:
         """A new browser for a crashed tab: chromedriver answers nothing but "tab crashed" for it."""
