@@ -13,7 +13,7 @@ from crawler.devices.base import CANNOT_SHAKE
 from crawler.live import framediff, timeline
 from crawler.live.motion import PROFILE_BY_NAME, PROFILES, Played, short_of_profile
 from crawler.probes import Launch, ProbeSettings
-from crawler.watch import Frame, screen_since_s
+from crawler.watch import REPEAT_EVERY_S, Frame, screen_since_s
 from vision.rules import RuleProfile
 from vision.types import Finding, ShakeCue
 from vision.verdicts import finding
@@ -40,26 +40,47 @@ def control_clarity(control) -> tuple:
     return round(control.confidence, 1), round(control.contrast_ratio or 0.0, 1), control.box.area
 
 
-def settled_frame(frames: list[Frame], usable=lambda frame: True) -> Frame | None:
-    """Of frames showing close controls, the one the per-frame rules are judged on: the largest control
-    seen (a ✕ that grows is judged grown; one that never grows past 8 dp is judged at 8 dp), on the
-    frame where it shows clearest (``control_clarity``) at 0.8 of that size or more, the earliest of
-    equals. The live check and a recording of the same launch choose alike; a recording chooses among
-    the frames whose image it kept (``usable``), None if it kept none of the largest control."""
-    controls = [(c, f) for f in frames for c in f.analysis.close_controls]
-    if not controls:
+#: A control seen for less than this share of the time the longest-seen one was (a frame of a fade
+#: or a slide, measured half drawn) is not what the per-frame rules are judged on.
+SETTLED_SHARE = 0.5
+
+
+def settled_frame(runs: list[list[Frame]], usable=lambda frame: True) -> Frame | None:
+    """Of the frames of each run (a launch, in time order) showing close controls, the one the
+    per-frame rules are judged on: the control as it ends up, not on a frame of its animation.
+
+    Controls in one place (boxes overlapping by half) are one control, shown for as long as the frames
+    showing it stand for (each until the next frame, at most a second). Of the controls shown at least
+    SETTLED_SHARE as long as the longest-shown one, the largest (a ✕ that grows is judged grown; one
+    that never grows past 8 dp is judged at 8 dp; a pill's shape measured half faded in, seen for a
+    frame, is left out), on the frame where it shows clearest (``control_clarity``), the earliest of
+    equals, among the ``usable`` frames (those filed as evidence) where it has any. The live check and
+    a recording of the same launch choose alike."""
+    places: list[list] = []        # [box, seconds shown, [(control, frame), ...]]
+    for run in runs:
+        for frame, after in zip(run, [*run[1:], None]):
+            shown_s = min(after.t_s - frame.t_s, 1.0) if after is not None else REPEAT_EVERY_S
+            for control in frame.analysis.close_controls:
+                place = next((p for p in places if p[0].iou(control.box) >= 0.5), None)
+                if place is None:
+                    place = [control.box, 0.0, []]
+                    places.append(place)
+                place[1] += shown_s
+                place[2].append((control, frame))
+    if not places:
         return None
-    anchor = max((c.box for c, _ in controls), key=lambda b: b.area)
-    same = [(c, f) for c, f in controls
-            if c.box.iou(anchor) >= 0.3 and c.box.area >= 0.8 * anchor.area and usable(f)]
-    return max(same, key=lambda cf: (control_clarity(cf[0]), -cf[1].t_s), default=(None, None))[1]
+    longest_s = max(p[1] for p in places)
+    place = max((p for p in places if p[1] >= SETTLED_SHARE * longest_s),
+                key=lambda p: max(c.box.area for c, _ in p[2]))
+    shown = [(c, f) for c, f in place[2] if usable(f)] or place[2]
+    return max(shown, key=lambda cf: (control_clarity(cf[0]), -cf[1].t_s))[1]
 
 
 def key_frame(launches: list[Launch]) -> Frame | None:
-    """The frame the per-frame rules are judged on: ``settled_frame`` of the ad frames, else the
-    first ad frame (no close control seen)."""
-    ad_frames = [f for launch in launches for f in launch.ad_frames]
-    return settled_frame(ad_frames) or (ad_frames or [None])[0]
+    """The frame the per-frame rules are judged on: ``settled_frame`` of the ad frames (preferring
+    those filed as evidence), else the first ad frame (no close control seen)."""
+    runs = [launch.ad_frames for launch in launches]
+    return settled_frame(runs, usable=lambda f: bool(f.file)) or next((f for run in runs for f in run), None)
 
 
 def close_present(observe: Launch, rules: RuleProfile) -> Finding:

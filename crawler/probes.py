@@ -28,7 +28,7 @@ from crawler.live import framediff, recorder, shake as motion_player, timeline
 from crawler.live.devicelock import STALL_S, DeviceLock
 from crawler.live.motion import REST, MotionProfile, below_floor, summarise
 from crawler.live.recorder import LaunchRecording
-from crawler.watch import Frame, Watcher, first_shown_s, screen_since_s, taken_after
+from crawler.watch import LOOK_AGAIN_S, Frame, Watcher, first_shown_s, screen_since_s, taken_after
 from vision import lexicon
 from vision.types import Box, Display, ScreenAnalysis
 from vision.rules import RuleProfile
@@ -414,6 +414,7 @@ class Prober:
         s = self.settings
         adlike_seen_at = last_adlike_at = None
         watcher.due_s = s.wait_for_ad_s
+        watcher.look_again_s = LOOK_AGAIN_S     # CLOSE_PRESENT is judged on this launch alone
         for frame in watcher.frames(s.observe_max_s):
             self._record(launch, frame)
             if frame.kind == "permission":

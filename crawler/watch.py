@@ -30,10 +30,11 @@ from vision.types import ScreenAnalysis
 
 #: An unchanged screen is still reported this often, so time-based decisions are not starved.
 REPEAT_EVERY_S = 0.5
-#: An ad on which no close control was found is analysed afresh at least this often (s), changed or
-#: not: a faint ✕ painted after the first look changes too few pixels for the frame diff, and a
-#: countdown read again in place (``vision.tick``) looks for nothing new. CLOSE_PRESENT's violation
-#: must not rest on one look.
+#: In the launch CLOSE_PRESENT is judged on, an ad on which no close control was found is analysed
+#: afresh at least this often (s), changed or not: a faint ✕ painted after the first look changes too
+#: few pixels for the frame diff, and a countdown read again in place (``vision.tick``) looks for
+#: nothing new; the violation must not rest on one look. (Not in the launches that tap: an analysis
+#: under way, seconds long on a busy machine, would delay the tap.)
 LOOK_AGAIN_S = 1.0
 
 
@@ -219,6 +220,8 @@ class Watcher:
         #: launch: the first screenshot at or after it is reported at once, not up to REPEAT_EVERY_S late.
         self.due_s: float | None = None
         self._analysed_s = -1.0        # when the last full analysis' frame was taken, s since launch
+        #: Analyse a close-less ad afresh this often (``LOOK_AGAIN_S``); None: only when it changed.
+        self.look_again_s: float | None = None
 
     def now_s(self) -> float:
         return time.monotonic() - self.t0
@@ -272,7 +275,7 @@ class Watcher:
         second of a short ad. None when the screen needs a full analysis."""
         if last is None or not tick.only_ticked(last.analysis, last.thumb, thumb):
             return None
-        analysis = tick.reread(decode_png(image_bytes), last.analysis)
+        analysis = tick.reread(decode_png(image_bytes), last.analysis, self.rules)
         if analysis is None:
             return None
         foreground, jump = self._foreground(analysis)
@@ -281,8 +284,9 @@ class Watcher:
 
     def _look_again(self, last: Frame, t_s: float) -> bool:
         """Whether ``last`` is an ad with no close control found that was last analysed in full
-        LOOK_AGAIN_S or more before ``t_s``."""
-        return last.is_ad and not last.analysis.close_controls and t_s - self._analysed_s >= LOOK_AGAIN_S
+        ``look_again_s`` or more before ``t_s``."""
+        return self.look_again_s is not None and last.is_ad and not last.analysis.close_controls \
+            and t_s - self._analysed_s >= self.look_again_s
 
     def _due(self, last: Frame, t_s: float) -> bool:
         """Whether an unchanged screen taken at ``t_s`` is to be reported again."""

@@ -336,11 +336,21 @@ def _shown(t_s: float, control: CloseControl) -> Frame:
 
 
 def test_the_rules_are_judged_on_a_close_control_as_it_ends_up_not_on_a_frame_of_its_animation():
-    fading = [dataclasses.replace(SKIP, contrast_ratio=ratio) for ratio in (1.4, 2.8, 6.1, 6.1)]
-    frames = [_shown(4.0 + 0.1 * i, c) for i, c in enumerate(fading)]
-    assert key_frame([Launch(1, "observe", frames=frames)]) is frames[2]      # faded in: the first of equals
-    growing = [dataclasses.replace(SKIP, box=Box(900, 100, w, 80), contrast_ratio=7.0) for w in (40, 90, 150)]
-    frames = [_shown(4.0 + 0.1 * i, c) for i, c in enumerate(growing)]
-    assert key_frame([Launch(1, "observe", frames=frames)]) is frames[2]      # grown, though as clear before
-    # a recording that kept only some images chooses among those, as the check would have
-    assert settled_frame(frames, usable=lambda f: f is not frames[2]) is None
+    # a pill fading in: its first frame measured faint, and its shape larger than it is (seen 0.2 s)
+    half_drawn = dataclasses.replace(SKIP, box=Box(760, 96, 290, 218), contrast_ratio=1.4)
+    fading = [half_drawn, *(dataclasses.replace(SKIP, contrast_ratio=r) for r in (3.5, 8.4, 8.4, 8.4))]
+    frames = [_shown(t, c) for t, c in zip((3.9, 4.1, 4.6, 5.6, 6.6), fading)]
+    assert key_frame([Launch(1, "observe", frames=frames)]) is frames[2]      # faded in, the first of equals
+    # a ✕ growing from nothing: judged grown, though as clear before
+    growing = [dataclasses.replace(SKIP, box=Box(900, 100, w, 80), contrast_ratio=7.0) for w in (40, 90, 150, 150)]
+    frames = [_shown(t, c) for t, c in zip((4.0, 4.1, 4.2, 6.0), growing)]
+    assert key_frame([Launch(1, "observe", frames=frames)]) is frames[2]
+    # a 跳过 pill and a ✕ shown all along: the larger one
+    small_x = CloseControl(Box(1000, 300, 40, 40), "glyph", "✕", 0.9, contrast_ratio=9.0)
+    both = [_shown(t, SKIP) for t in (1.0, 2.0, 3.0)]
+    for f in both:
+        f.analysis.close_controls.append(small_x)
+    assert key_frame([Launch(1, "observe", frames=both)]) is both[0]
+    # a recording chooses among the frames whose image it kept, as the check would have
+    frames = [_shown(t, c) for t, c in zip((3.9, 4.1, 4.6, 5.6, 6.6), fading)]
+    assert settled_frame([frames], usable=lambda f: f is not frames[2]) is frames[3]

@@ -60,6 +60,7 @@ def _measure_control(image: np.ndarray, control: CloseControl, display: Display)
     control.size_dp = measure.size_dp(control.box, display)
     control.size_mm = measure.size_mm(control.box, display)
     control.contrast_ratio = measure.crop_contrast_ratio(image, crop, margin)
+    control.contrast_crop = (crop, margin)
     control.position = measure.position(control.box, display)
     if control.touch_box is not None:
         control.touch_size_dp = measure.size_dp(control.touch_box, display)

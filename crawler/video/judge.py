@@ -268,10 +268,10 @@ def judge(recordings: list[Recording], rules: RuleProfile, settings: ProbeSettin
 
 def best_frame(launches: list[Launch]) -> Frame | None:
     """The frame a recording's per-frame rules are judged on: chosen as the check chooses
-    (``settled_frame``) among the analysed frames whose image the walk kept; with no close control,
+    (``settled_frame``), among the analysed frames whose image the walk kept; with no close control,
     the check's own choice (the first ad frame)."""
-    ad_frames = [f for l in launches for f in l.ad_frames]
-    return settled_frame(ad_frames, usable=lambda f: bool(f.file and f.image)) or key_frame(launches)
+    return settled_frame([l.ad_frames for l in launches], usable=lambda f: bool(f.file and f.image)) \
+        or key_frame(launches)
 
 
 def _complete(findings: list[Finding], launches: list[Launch], first: Recording,
