@@ -326,6 +326,8 @@ class Prober:
         launch.outcome = "not finished: the device stopped answering"
         try:
             self.device.unstick(str(exc))
+            # the stuck command's thread lets go of the old lock whenever its call returns, if ever
+            self.lock = DeviceLock(self.settings.stall_s)
         except DeviceLost as lost:
             launch.lost, launch.failure = str(lost)[:300], lost
             launch.outcome = "not finished: device lost"
