@@ -275,12 +275,18 @@ class Watcher:
         second of a short ad. None when the screen needs a full analysis."""
         if last is None or not tick.only_ticked(last.analysis, last.thumb, thumb):
             return None
-        analysis = tick.reread(decode_png(image_bytes), last.analysis, self.rules)
+        image = decode_png(image_bytes)
+        analysis = tick.reread(image, last.analysis, self._display_of(image), self.rules)
         if analysis is None:
             return None
         foreground, jump = self._foreground(analysis)
         return Frame(t_s, image_bytes, analysis, foreground, jump, thumb,
                      returned_s=self.sampler.returned_s.get(t_s) if self.sampler else None)
+
+    def _display_of(self, image: np.ndarray) -> Display:
+        """The device's display at the size of ``image`` (a screenshot may be a pixel off the profile's)."""
+        return Display(image.shape[1], image.shape[0], self.display.density, self.display.px_per_mm,
+                       self.display.status_bar_dp, self.display.gesture_bar_dp)
 
     def _look_again(self, last: Frame, t_s: float) -> bool:
         """Whether ``last`` is an ad with no close control found that was last analysed in full
@@ -314,9 +320,7 @@ class Watcher:
                 foreground: Foreground | None = None) -> Frame:
         """One frame analysed; who is in front is asked now unless ``foreground`` says (a past frame)."""
         image = decode_png(image_bytes)
-        display = Display(image.shape[1], image.shape[0], self.display.density, self.display.px_per_mm,
-                          self.display.status_bar_dp, self.display.gesture_bar_dp)
-        analysis = analyze(image, display, rules=self.rules)
+        analysis = analyze(image, self._display_of(image), rules=self.rules)
         self._analysed_s = max(self._analysed_s, t_s)
         if foreground is None:
             foreground, jump = self._foreground(analysis)

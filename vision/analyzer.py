@@ -46,8 +46,11 @@ def _visible_box(image: np.ndarray, control: CloseControl) -> Box:
     return glyphs.enclosing_shape(image, control.box, max_growth=2.2, aspect_range=(0.4, 6.0))
 
 
-def _measure_control(image: np.ndarray, control: CloseControl, display: Display) -> None:
-    content = control.box
+def measure_control(image: np.ndarray, control: CloseControl, display: Display) -> None:
+    """Fill in a control's visible box, size, contrast and position on ``image``, from what was found
+    of it (``content_box``, else ``box``)."""
+    content = control.content_box = control.content_box or control.box
+    control.box = content
     control.box = _visible_box(image, control)
     if control.box != content:
         # In a pill or circle, what a person must make out is the ✕ or label against the fill: measure
@@ -60,7 +63,6 @@ def _measure_control(image: np.ndarray, control: CloseControl, display: Display)
     control.size_dp = measure.size_dp(control.box, display)
     control.size_mm = measure.size_mm(control.box, display)
     control.contrast_ratio = measure.crop_contrast_ratio(image, crop, margin)
-    control.contrast_crop = (crop, margin)
     control.position = measure.position(control.box, display)
     if control.touch_box is not None:
         control.touch_size_dp = measure.size_dp(control.touch_box, display)
@@ -306,7 +308,7 @@ def _fill_ad_parts(analysis: ScreenAnalysis, image: np.ndarray, controls: list[C
     if analysis.screen.kind not in ("splash_ad", "popup"):
         return
     for control in controls:
-        _measure_control(image, control, display)
+        measure_control(image, control, display)
     analysis.close_controls = controls
     analysis.countdown = cues.countdown
     analysis.jump_buttons = cues.jump_buttons

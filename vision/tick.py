@@ -11,9 +11,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from vision import framediff, lexicon, measure, ocr
+from vision import framediff, lexicon, ocr
+from vision.analyzer import measure_control
 from vision.rules import RuleProfile
-from vision.types import Box, CloseControl, ScreenAnalysis
+from vision.types import Box, CloseControl, Display, ScreenAnalysis
 from vision.verdicts import judge_screen
 
 
@@ -49,10 +50,11 @@ def only_ticked(analysis: ScreenAnalysis, thumb_before: np.ndarray | None, thumb
     return not (cells & ~allowed).any()
 
 
-def reread(image_bgr: np.ndarray, analysis: ScreenAnalysis, rules: RuleProfile) -> ScreenAnalysis | None:
+def reread(image_bgr: np.ndarray, analysis: ScreenAnalysis, display: Display,
+           rules: RuleProfile) -> ScreenAnalysis | None:
     """``analysis`` with its countdown (and the labels that carry it) read again from ``image_bgr``,
-    the contrast of those labels measured again and the screen's findings judged again (``rules``);
-    None when the countdown cannot be read there (then the screen needs a full analysis)."""
+    those labels measured again (``analyzer.measure_control``) and the screen's findings judged again
+    (``rules``); None when the countdown cannot be read there (then the screen needs a full analysis)."""
     height, width = image_bgr.shape[:2]
     countdown = analysis.countdown
     counting = [c for c in analysis.close_controls if c.kind == "text" and _seconds(c.text) is not None]
@@ -68,13 +70,13 @@ def reread(image_bgr: np.ndarray, analysis: ScreenAnalysis, rules: RuleProfile) 
         text = next(read)
         new.countdown = replace(countdown, seconds=_seconds(text), text=text)
     relabelled = {id(c): next(read) for c in counting}
-    new.close_controls = [_remeasured(image_bgr, replace(c, text=relabelled[id(c)])) if id(c) in relabelled
-                          else c for c in analysis.close_controls]
+    new.close_controls = [_remeasured(image_bgr, replace(c, text=relabelled[id(c)]), display)
+                          if id(c) in relabelled else c for c in analysis.close_controls]
     new.findings = judge_screen(new, rules)
     return new
 
 
-def _remeasured(image_bgr: np.ndarray, control: CloseControl) -> CloseControl:
-    if control.contrast_crop is not None:
-        control.contrast_ratio = measure.crop_contrast_ratio(image_bgr, *control.contrast_crop)
+def _remeasured(image_bgr: np.ndarray, control: CloseControl, display: Display) -> CloseControl:
+    if control.content_box is not None:
+        measure_control(image_bgr, control, display)
     return control

@@ -141,9 +141,10 @@ class CloseControl:
     touch_box: Box | None = None          # clickable bounds from a view hierarchy
     touch_size_dp: tuple[float, float] | None = None
     source: Literal["vision", "hierarchy"] = "vision"
-    #: Where ``contrast_ratio`` was measured (crop box, margin px): a countdown read again in place
-    #: measures it there again (a pill fading in while it counts is not judged on its first frame).
-    contrast_crop: tuple[Box, int] | None = field(default=None, repr=False)
+    #: What was found before ``box`` was grown to the shape around it (a pill's label, a ✕'s strokes):
+    #: a countdown read again in place is measured again from it (a pill fading in while it counts is
+    #: not judged on its first frame, when its shape may not stand out yet).
+    content_box: Box | None = field(default=None, repr=False)
 
 
 @dataclass

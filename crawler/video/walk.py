@@ -267,7 +267,7 @@ class Walker:
         last = self._last_analysed
         if last is None or not tick.only_ticked(last.analysis, last.thumb, thumb):
             return None
-        return tick.reread(image, last.analysis, self.rules)
+        return tick.reread(image, last.analysis, self.display, self.rules)
 
     def _analyse(self, t_s: float, image: np.ndarray, thumb: np.ndarray, stamp: bool = True) -> None:
         if self._last is not None and t_s <= self._last.t_s:
