@@ -145,6 +145,10 @@ def test_a_recorded_observe_launch_is_judged_from_its_recording_as_the_check_jud
     from_video = {f["rule"]: f for f in rec["findings"]}
     assert from_video["CLOSE_PRESENT"]["verdict"] == "violation" and not rec["disagreements"], rec
     assert abs(from_video["CLOSE_PRESENT"]["evidence"]["delay_s"] - CLOSE_SHOWN_S["fade_close"]) <= 0.5
+    # each screenshot is placed where it was asked for and bounded by when it came back, as the check
+    # bounds it: the latest the close can have come is no kinder than the check's own
+    checked = next(f for f in data["findings"] if f["rule"] == "CLOSE_PRESENT")["evidence"]
+    assert from_video["CLOSE_PRESENT"]["evidence"]["delay_most_s"] >= checked["delay_most_s"] - 0.05, (rec, checked)
     # every screenshot is a frame of the recording (a change-only one would hold a few a second)
     assert rec["timeline"]["frames"]["looked_at"] >= 0.5 * observe["frames_sampled_per_s"] * observe["duration_s"]
     # the filed MP4 alone, judged by `splashaudit timeline` as a regulator would, says the same

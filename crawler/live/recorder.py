@@ -44,7 +44,14 @@ class LaunchRecording:
     video: bytes | None = None
     frames: list[tuple[float, bytes]] = field(default_factory=list)     # (t_s, encoded image), changes only
     taken_s: list[float] = field(default_factory=list)                  # every screenshot's time
+    #: asked-for time -> when that screenshot came back: what it shows was on screen in between
+    returned_s: dict[float, float] = field(default_factory=dict)
     error: str | None = None
+
+    def returned_on_grid(self) -> dict[int, float]:
+        """When each screenshot came back (s into the filed video), by its index on the video's grid."""
+        return {round((t_s - self.starts_at_s) * GRID_HZ): back_s - self.starts_at_s
+                for t_s, back_s in self.returned_s.items() if t_s >= self.starts_at_s}
 
 
 def start(device, watch_s: float) -> LaunchRecording | None:
@@ -85,6 +92,7 @@ def from_screenshots(sampler) -> LaunchRecording:
         return recording
     recording.frames = [(t_s, image) for t_s, image, _ in sampler.keyframes]
     recording.taken_s = [t_s for t_s, _ in sampler.history]
+    recording.returned_s = dict(sampler.returned_s)
     recording.starts_at_s = recording.frames[0][0]
     return recording
 

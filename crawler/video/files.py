@@ -95,16 +95,34 @@ class JudgedRecording:
 
 
 def judge_launch_video(path: Path, source: str, starts_at_s: float, profile: DeviceProfile,
-                       rules: RuleProfile, screen: Display) -> JudgedRecording:
+                       rules: RuleProfile, screen: Display, returned: dict[int, float] | None = None,
+                       grid_hz: float = 100.0) -> JudgedRecording:
     """Walk and judge the filed recording of a launch on ``screen`` (the display the check measured:
     a recorder that wrote a smaller picture has its px per dp scaled with it); raises
-    ``decode.VideoError`` when the device's video cannot be read."""
+    ``decode.VideoError`` when the device's video cannot be read. A recording made of screenshots
+    gives ``returned``: when each came back (s into the video), by its index on the video's grid."""
     capture, info = decode.open_video(path)
     capture.release()
     density = screen.density * info.width_px / screen.width_px if screen.density else None
     walked, info, display = walk_video(path, profile, density, rules)
+    if returned:
+        _with_returns(walked, returned, grid_hz)
     findings = judge.judge([walked], rules)
     summary = recording_dict(walked, info, display)
     summary["video"] = path.name
     return JudgedRecording(path.name, source, round(starts_at_s, 3), summary,
                            [f for f in findings if f.rule in RECORDED_RULES])
+
+
+def _with_returns(recording, returned: dict[int, float], grid_hz: float) -> None:
+    """A screenshot shows the screen as it was somewhere between when it was asked for (its place in
+    the video) and when it came back: each sample and frame gets its return, so that a time read off
+    them is bounded on both sides as in the live check (``probe_verdicts.close_delay_bounds``), not
+    placed at the earlier, kinder end."""
+    def back_s(t_s: float) -> float | None:
+        return returned.get(round(t_s * grid_hz))
+
+    launch = recording.observe
+    launch.sample_returned_s = {t_s: r for t_s, _ in launch.samples if (r := back_s(t_s)) is not None}
+    for frame in recording.walk.frames:
+        frame.returned_s = back_s(frame.t_s)
