@@ -19,7 +19,7 @@ import pytest
 
 from crawler.appium_server import descendants, pid_alive
 from crawler.check_cmd import MAX_CRASHES_IN_A_ROW, MAX_STALLS_IN_A_ROW, run_check
-from crawler.devices.faults import AppCrashed, DeviceLost, translate
+from crawler.devices.faults import AppCrashed, DeviceLost, DeviceStalled, translate
 from crawler.probes import ProbeSettings
 from crawler.profiles import load_profile
 from crawler.webserve import StaticServer
@@ -123,6 +123,9 @@ def test_transport_failures_become_one_line_device_errors():
     assert isinstance(translate(WebDriverException("tab crashed\n (Session info)"), "x", moment), AppCrashed)
     assert translate(WebDriverException("no such element"), "x", moment) is None     # not a transport failure
     assert translate(ValueError("a bug"), "x", moment) is None
+    frozen = translate(WebDriverException("timeout: Timed out receiving message from renderer: 60.000\n  (Session"),
+                       "x", moment)
+    assert isinstance(frozen, DeviceStalled) and "has not answered" in str(frozen) and "\n" not in str(frozen)
 
 
 def test_debug_adds_the_traceback_of_what_stopped_the_check(tmp_path):

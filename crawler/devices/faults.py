@@ -95,7 +95,8 @@ def lost_cause(exc: BaseException) -> str | None:
 
 
 def translate(exc: BaseException, server: str, moment: str) -> DeviceError | None:
-    """The project's error for ``exc`` (a ``DeviceLost`` or ``AppCrashed``), or None to let it be."""
+    """The project's error for ``exc`` (a ``DeviceLost``, ``AppCrashed`` or ``DeviceStalled``), or None
+    to let it be."""
     if isinstance(exc, DeviceError):
         return None
     crash = crash_cause(exc)
@@ -104,9 +105,15 @@ def translate(exc: BaseException, server: str, moment: str) -> DeviceError | Non
     cause = lost_cause(exc)
     if cause:
         return DeviceLost(f"{server} {cause} during {moment}")
+    if _RENDERER_SILENT in first_line(exc).lower():
+        # chromedriver gave up on a page that never answered (a frozen app): as a command that never
+        # came back, not as a lost device
+        return DeviceStalled(f"the device has not answered: {first_line(exc, 120)}")
     return None
 
 
+#: chromedriver's words when a page's renderer did not answer a command (60 s on a frozen page).
+_RENDERER_SILENT = "timed out receiving message from renderer"
 #: What Appium puts before a driver's own words in every unknown error (HTTP 500).
 _APPIUM_PREFIX = "An unknown server-side error occurred while processing the command. Original error: "
 
