@@ -80,7 +80,12 @@ def key_frame(launches: list[Launch]) -> Frame | None:
     """The frame the per-frame rules are judged on: ``settled_frame`` of the ad frames (preferring
     those filed as evidence), else the first ad frame (no close control seen)."""
     runs = [launch.ad_frames for launch in launches]
-    return settled_frame(runs, usable=lambda f: bool(f.file)) or next((f for run in runs for f in run), None)
+    # The observe launch is watched longest, without a touch, and analysed afresh (what a recording
+    # of the check covers): its controls are judged where it saw any.
+    observe = [l.ad_frames for l in launches
+               if l.kind == "observe" and any(f.analysis.close_controls for f in l.ad_frames)]
+    return settled_frame(observe or runs, usable=lambda f: bool(f.file)) or \
+        next((f for run in runs for f in run), None)
 
 
 def close_present(observe: Launch, rules: RuleProfile) -> Finding:
