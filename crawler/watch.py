@@ -38,6 +38,14 @@ REPEAT_EVERY_S = 0.5
 LOOK_AGAIN_S = 1.0
 
 
+def look_again(last: Frame | None, t_s: float, analysed_s: float,
+               every_s: float | None = LOOK_AGAIN_S) -> bool:
+    """Whether ``last`` is an ad with no close control found whose last full analysis (of a frame
+    taken at ``analysed_s``) was ``every_s`` or more before ``t_s`` (never when ``every_s`` is None)."""
+    return every_s is not None and last is not None and last.is_ad and not last.analysis.close_controls \
+        and t_s - analysed_s >= every_s
+
+
 @dataclass
 class Frame:
     """One analysed frame: when it was taken (s since launch), what it shows, who was in front."""
@@ -291,8 +299,7 @@ class Watcher:
     def _look_again(self, last: Frame, t_s: float) -> bool:
         """Whether ``last`` is an ad with no close control found that was last analysed in full
         ``look_again_s`` or more before ``t_s``."""
-        return self.look_again_s is not None and last.is_ad and not last.analysis.close_controls \
-            and t_s - self._analysed_s >= self.look_again_s
+        return look_again(last, t_s, self._analysed_s, self.look_again_s)
 
     def _due(self, last: Frame, t_s: float) -> bool:
         """Whether an unchanged screen taken at ``t_s`` is to be reported again."""

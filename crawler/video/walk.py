@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from crawler.probe_verdicts import control_clarity
-from crawler.watch import LOOK_AGAIN_S, Frame
+from crawler.watch import Frame, look_again
 from vision import Display, analyze, framediff, tick, touchspots
 from vision.rules import RuleProfile
 from vision.types import ScreenAnalysis, ScreenKind
@@ -257,9 +257,7 @@ class Walker:
     def _look_again(self, t_s: float) -> bool:
         """Whether the last frame is an ad with no close control found whose last full analysis was
         LOOK_AGAIN_S or more before ``t_s``: looked at afresh, as the live watcher does."""
-        last = self._last
-        return last is not None and last.is_ad and not last.analysis.close_controls and \
-            t_s - self._analysed_s >= LOOK_AGAIN_S
+        return look_again(self._last, t_s, self._analysed_s)
 
     def _only_ticked(self, thumb: np.ndarray, image: np.ndarray) -> ScreenAnalysis | None:
         """The last analysis with its countdown read again, when nothing but the countdown changed
@@ -477,8 +475,8 @@ class Walker:
     def _keep_candidate(self, frame: Frame) -> None:
         """Keep the image of an analysed frame with a close control only while it is among the
         KEEP_CANDIDATES clearest (``control_clarity``, then the earliest) of the frames with a control
-        in the same place: the per-frame rules are judged on the clearest of the frames whose control
-        overlaps the largest one (``crawler.probe_verdicts.settled_frame``), which needs its image."""
+        in the same place: the per-frame rules are judged on the clearest frame of the control chosen
+        (``crawler.probe_verdicts.settled_frame``), which needs its image."""
         controls = frame.analysis.close_controls
         key = max(control_clarity(c) for c in controls)
         kept_in = 0
