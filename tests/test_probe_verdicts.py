@@ -7,15 +7,17 @@ app), so every timing can be tried; tests/test_check_e2e.py proves the same on t
 import dataclasses
 import itertools
 
+import numpy
 import pytest
 
 from crawler.devices.base import Foreground, Jump
+from crawler.live import timeline
 from crawler.probe_verdicts import (body_outcome, close_effective, fullscreen_jump, judge_launches, key_frame,
                                     settled_frame)
 from crawler.probes import Launch, ProbeSettings
 from crawler.watch import Frame
 from vision.rules import load_rule_profile
-from vision.types import Box, CloseControl, ScreenAnalysis, ScreenKind
+from vision.types import Box, CloseControl, Position, ScreenAnalysis, ScreenKind, TextLine
 
 RULES = load_rule_profile()
 SETTINGS = ProbeSettings()
@@ -183,6 +185,30 @@ def test_splash_without_cues_whose_body_jumps_is_an_ad_and_one_that_does_not_is_
     findings = judge_launches([observe, stayed], RULES, SETTINGS)
     assert all(f.verdict == "inconclusive" for f in findings)
     assert "not taken for an ad" in findings[0].message
+
+
+def test_a_splash_vision_called_ordinary_keeps_the_close_control_it_found_once_its_launch_proves_it_an_ad():
+    # A faint 6 dp ✕ in the status bar of a splash with a 广告 label: the kind model may call the screen
+    # ordinary (and then vision reports no controls), but the dismiss model took the ✕ for the way out.
+    tiny = CloseControl(Box(1058, 26, 16, 16), "glyph", "✕", 0.5, size_dp=(6.1, 6.1), size_mm=(1.0, 1.0),
+                        contrast_ratio=1.31, position=Position({"left": 403.0, "top": 9.9, "right": 3.0,
+                                                                  "bottom": 897.0}, True, False))
+
+    def splash(t_s: float) -> Frame:
+        analysis = ScreenAnalysis((1082, 2402), 2.625, ScreenKind("normal", 0.36), ways_out=[tiny],
+                                  texts=[TextLine(Box(47, 117, 81, 42), "广告", 0.99)])
+        f = Frame(t_s, b"", analysis, APP, None)
+        f.thumb = numpy.arange(100, dtype="uint8").reshape(10, 10)
+        return f
+
+    home = frame(5.0, False)
+    home.thumb = numpy.zeros((10, 10), "uint8")
+    observe = Launch(1, "observe", frames=[splash(0.0), splash(1.0), splash(2.0), home])
+    timeline.place_all(observe.frames, timeline.main_screen(observe.frames), RULES)
+    assert all(f.is_ad and f.analysis.close_controls == [tiny] for f in observe.frames[:3])
+    verdicts = {f.rule: f.verdict for f in judge_launches([observe], RULES, SETTINGS)}
+    assert verdicts["CLOSE_PRESENT"] == "pass"
+    assert verdicts["CLOSE_SIZE"] == verdicts["CLOSE_CONTRAST"] == verdicts["CLOSE_POSITION"] == "violation"
 
 
 def test_the_samples_between_slow_analyses_date_the_dismissal_and_show_the_ad_after_a_body_tap():

@@ -293,7 +293,7 @@ def decide(evidence: Evidence, image_bgr: np.ndarray, display: Display, hierarch
     notes = _merge_hierarchy(controls, cues, hierarchy_xml, display) if hierarchy_xml else []
     screen = _as_the_tree_says(screen, controls)
     analysis = ScreenAnalysis(size_px=(width, height), density=display.density, screen=screen,
-                              texts=evidence.lines, notes=notes, card=evidence.card,
+                              ways_out=controls, texts=evidence.lines, notes=notes, card=evidence.card,
                               shake=find_shake_cue(evidence.lines, width))
     with clock.lap("measure"):
         _fill_ad_parts(analysis, image_bgr, controls, cues, display)
@@ -305,10 +305,11 @@ def decide(evidence: Evidence, image_bgr: np.ndarray, display: Display, hierarch
 
 def _fill_ad_parts(analysis: ScreenAnalysis, image: np.ndarray, controls: list[CloseControl], cues: AdCues,
                    display: Display) -> None:
-    if analysis.screen.kind not in ("splash_ad", "popup"):
-        return
+    # Measured on every screen: one vision calls ordinary may be proven an ad by its launch.
     for control in controls:
         measure_control(image, control, display)
+    if analysis.screen.kind not in ("splash_ad", "popup"):
+        return
     analysis.close_controls = controls
     analysis.countdown = cues.countdown
     analysis.jump_buttons = cues.jump_buttons

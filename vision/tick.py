@@ -72,6 +72,7 @@ def reread(image_bgr: np.ndarray, analysis: ScreenAnalysis, display: Display,
     relabelled = {id(c): next(read) for c in counting}
     new.close_controls = [_remeasured(image_bgr, replace(c, text=relabelled[id(c)]), display)
                           if id(c) in relabelled else c for c in analysis.close_controls]
+    new.ways_out = new.close_controls     # on an ad (where controls count down) they are one list
     new.findings = judge_screen(new, rules)
     return new
 

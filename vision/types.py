@@ -228,6 +228,10 @@ class ScreenAnalysis:
     density: float | None
     screen: ScreenKind
     close_controls: list[CloseControl] = field(default_factory=list)
+    #: What the dismiss model takes for a way out, measured, on every kind of screen: a screen vision
+    #: calls ordinary can be proven an ad by its launch (``crawler.live.timeline``), and then these are
+    #: its close controls. On ads and pop-ups, the same as ``close_controls``.
+    ways_out: list[CloseControl] = field(default_factory=list, repr=False)
     countdown: Countdown | None = None
     ad_label: AdLabel | None = None
     jump_buttons: list[JumpButton] = field(default_factory=list)

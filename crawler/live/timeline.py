@@ -48,7 +48,9 @@ def mark_ad(frame: Frame, reason: str, rules: RuleProfile) -> None:
     # sure as vision's surest calls, so a proven ad with no way out is accused (vision.verdicts).
     screen = ScreenKind("splash_ad", PROVEN_AD_CONFIDENCE, [*frame.analysis.screen.reasons, reason])
     analysis = replace(frame.analysis, screen=screen)
-    cues = frame.text_cues     # vision fills ad parts only on screens it calls ads
+    # Vision fills ad parts only on screens it calls ads: its ways out, and the cues in the text.
+    analysis.close_controls = analysis.close_controls or [replace(c) for c in analysis.ways_out]
+    cues = frame.text_cues
     analysis.countdown = analysis.countdown or cues.countdown
     analysis.jump_buttons = analysis.jump_buttons or cues.jump_buttons
     if analysis.ad_label is None and cues.ad_label is not None:
