@@ -68,3 +68,35 @@ def test_position_flags_status_bar_and_edges():
     middle = measure.position(Box(500, 1000, 60, 60), display)
     assert not middle.in_status_bar and not middle.in_gesture_bar
     assert middle.edge_distance_dp == {"left": 166.7, "top": 333.3, "right": 173.3, "bottom": 446.7}
+
+
+def _radial_gradient(width_px: int, height_px: int, centre, inner_bgr, outer_bgr) -> np.ndarray:
+    ys, xs = np.mgrid[0:height_px, 0:width_px]
+    t = np.clip(np.hypot(xs - centre[0], ys - centre[1]) / 300.0, 0, 1)[..., None]
+    return ((1 - t) * np.array(inner_bgr) + t * np.array(outer_bgr)).astype(np.uint8)
+
+
+@pytest.mark.parametrize("opacity", [0.08, 0.15, 0.3, 0.6])
+def test_a_translucent_pill_over_a_gradient_is_measured_as_the_pill_not_the_background_it_matches(opacity):
+    # A 跳过 pill fading in (black at ``opacity``) over a red radial gradient, as splash ads draw it: the
+    # background near the pill stays within the fill tolerance of the pill's own fill.
+    import cv2
+    from vision.analyzer import measure_control
+    from vision.types import CloseControl
+    image = _radial_gradient(1082, 700, (947, 147), (80, 80, 250), (30, 30, 120))
+    pill = image.copy()
+    cv2.rectangle(pill, (897, 102), (997, 192), (0, 0, 0), -1)
+    cv2.circle(pill, (897, 147), 45, (0, 0, 0), -1)
+    cv2.circle(pill, (997, 147), 45, (0, 0, 0), -1)
+    image = cv2.addWeighted(pill, opacity, image, 1 - opacity, 0)
+    for x in range(890, 1010, 20):          # the label's strokes
+        cv2.rectangle(image, (x, 125), (x + 8, 170), (235, 235, 250), -1)
+    control = CloseControl(Box(884, 119, 130, 55), "text", "跳过 3", 0.9)
+    measure_control(image, control, Display(1082, 700, 2.625))
+    pill_box = Box(852, 102, 191, 91)
+    # Never the background around it; the pill itself once it stands out (at 8 % it barely does, and the
+    # label alone is what can be made out).
+    assert pill_box.expand(4).contains(control.box.x, control.box.y) \
+        and pill_box.expand(4).contains(control.box.x2, control.box.y2), control.box
+    if opacity >= 0.15:
+        assert control.box.iou(pill_box) > 0.85, control.box

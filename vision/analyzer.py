@@ -40,10 +40,11 @@ class _Stopwatch:
         self.timings_ms[name] = round((time.perf_counter() - start) * 1000, 1)
 
 
-def _visible_box(image: np.ndarray, control: CloseControl) -> Box:
+def _visible_box(image: np.ndarray, control: CloseControl, sharp_outline: bool = False) -> Box:
     if control.kind == "glyph":
-        return glyphs.enclosing_shape(image, control.box)
-    return glyphs.enclosing_shape(image, control.box, max_growth=2.2, aspect_range=(0.4, 6.0))
+        return glyphs.enclosing_shape(image, control.box, sharp_outline=sharp_outline)
+    return glyphs.enclosing_shape(image, control.box, max_growth=2.2, aspect_range=(0.4, 6.0),
+                                  sharp_outline=sharp_outline)
 
 
 def measure_control(image: np.ndarray, control: CloseControl, display: Display) -> None:
@@ -51,7 +52,9 @@ def measure_control(image: np.ndarray, control: CloseControl, display: Display) 
     of it (``content_box``, else ``box``)."""
     content = control.content_box = control.content_box or control.box
     control.box = content
-    control.box = _visible_box(image, control)
+    # Only a drawn edge bounds what is measured: a translucent pill fading in over a gradient would
+    # otherwise be measured as the patch of background that matches its fill.
+    control.box = _visible_box(image, control, sharp_outline=True)
     if control.box != content:
         # In a pill or circle, what a person must make out is the ✕ or label against the fill: measure
         # inside the shape, clear of its rounded corners and of the background around it.

@@ -185,13 +185,38 @@ def _mirror_symmetric(patch: np.ndarray) -> bool:
     return True
 
 
+#: A drawn shape's outline steps in colour by at least this many levels (any channel, across 2 px) on
+#: at least this share of its length; a gradient or photo region that merely stays within the fill
+#: tolerance drifts out of it instead (a translucent pill fading in over a red gradient, for one).
+MIN_OUTLINE_STEP_LEVELS = 12
+MIN_SHARP_OUTLINE_SHARE = 0.5
+
+
+def _colour_steps(crop: np.ndarray) -> np.ndarray:
+    """The largest change of any channel across each pixel's 3 x 3 neighbourhood, in levels."""
+    return cv2.morphologyEx(crop, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).max(axis=2)
+
+
+def _sharp_outline_share(steps: np.ndarray, region: np.ndarray) -> float:
+    """Share of the outer outline of ``region`` (a mask) where the colour steps sharply (``steps``)."""
+    contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    filled = np.zeros_like(region)
+    cv2.drawContours(filled, contours, -1, 255, thickness=cv2.FILLED)
+    outline = cv2.subtract(filled, cv2.erode(filled, np.ones((3, 3), np.uint8))) > 0
+    if not outline.any():
+        return 0.0
+    return float((steps[outline] >= MIN_OUTLINE_STEP_LEVELS).mean())
+
+
 def enclosing_shape(image_bgr: np.ndarray, inner: Box, max_growth: float = 3.2,
-                    aspect_range: tuple[float, float] = (0.7, 1.45)) -> Box:
+                    aspect_range: tuple[float, float] = (0.7, 1.45), sharp_outline: bool = False) -> Box:
     """The visible control around a ✕ or a label: the circle, square or pill it sits in, or itself.
 
     The pixels just around ``inner`` give the shape's fill colour; the region of that colour connected
     to them is the shape when it is bounded, within ``aspect_range`` (w / h) and at most ``max_growth``
-    times the inner box's larger side.
+    times the inner box's larger side, and (``sharp_outline``) when its outline is a drawn edge on at
+    least MIN_SHARP_OUTLINE_SHARE of its length. The candidates' features are found without that test
+    (the committed models were fitted so); a control is measured with it (``analyzer.measure_control``).
     """
     height, width = image_bgr.shape[:2]
     reach = int(max(inner.w, inner.h) * 0.5 * max_growth)
@@ -203,7 +228,7 @@ def enclosing_shape(image_bgr: np.ndarray, inner: Box, max_growth: float = 3.2,
     seeds = [(gx - pad, gy - pad), (gx + inner.w + pad, gy - pad),
              (gx - pad, gy + inner.h + pad), (gx + inner.w + pad, gy + inner.h + pad),
              (gx + inner.w // 2, gy - pad), (gx + inner.w // 2, gy + inner.h + pad)]
-    best = inner
+    best, steps = inner, _colour_steps(crop) if sharp_outline else None
     for sx, sy in seeds:
         if not (0 <= sx < crop.shape[1] and 0 <= sy < crop.shape[0]):
             continue
@@ -218,7 +243,8 @@ def enclosing_shape(image_bgr: np.ndarray, inner: Box, max_growth: float = 3.2,
         touches = x1 == 0 or y1 == 0 or x2 == crop.shape[1] or y2 == crop.shape[0]
         w, h = x2 - x1, y2 - y1
         if touches or not aspect_range[0] <= w / h <= aspect_range[1] \
-                or max(w, h) > max_growth * max(inner.w, inner.h):
+                or max(w, h) > max_growth * max(inner.w, inner.h) \
+                or (sharp_outline and _sharp_outline_share(steps, flood[1:-1, 1:-1]) < MIN_SHARP_OUTLINE_SHARE):
             continue
         shape = Box(int(region.x + x1), int(region.y + y1), int(w), int(h)).union(inner)
         if shape.area > best.area:
