@@ -1,10 +1,12 @@
-"""Measurements against published numbers: WCAG's contrast examples, dp and mm conversions."""
+"""Measurements: WCAG's contrast examples, dp and mm conversions, a control measured to its edge."""
 
+import cv2
 import numpy as np
 import pytest
 
 from vision import measure
-from vision.types import Box, Display
+from vision.analyzer import measure_control
+from vision.types import Box, CloseControl, Display
 
 
 def hex_rgb(code: str) -> tuple[int, int, int]:
@@ -80,9 +82,6 @@ def _radial_gradient(width_px: int, height_px: int, centre, inner_bgr, outer_bgr
 def test_a_translucent_pill_over_a_gradient_is_measured_as_the_pill_not_the_background_it_matches(opacity):
     # A 跳过 pill fading in (black at ``opacity``) over a red radial gradient, as splash ads draw it: the
     # background near the pill stays within the fill tolerance of the pill's own fill.
-    import cv2
-    from vision.analyzer import measure_control
-    from vision.types import CloseControl
     image = _radial_gradient(1082, 700, (947, 147), (80, 80, 250), (30, 30, 120))
     pill = image.copy()
     cv2.rectangle(pill, (897, 102), (997, 192), (0, 0, 0), -1)

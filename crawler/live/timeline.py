@@ -49,7 +49,7 @@ def mark_ad(frame: Frame, reason: str, rules: RuleProfile) -> None:
     screen = ScreenKind("splash_ad", PROVEN_AD_CONFIDENCE, [*frame.analysis.screen.reasons, reason])
     analysis = replace(frame.analysis, screen=screen)
     # Vision fills ad parts only on screens it calls ads: its ways out, and the cues in the text.
-    analysis.close_controls = analysis.close_controls or [replace(c) for c in analysis.ways_out]
+    analysis.close_controls = [replace(c) for c in analysis.ways_out]
     cues = frame.text_cues
     analysis.countdown = analysis.countdown or cues.countdown
     analysis.jump_buttons = analysis.jump_buttons or cues.jump_buttons
