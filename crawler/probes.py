@@ -41,6 +41,9 @@ BODY_CLEARANCE_DP = 24
 #: BACKFILL_MAX of them.
 BACKFILL_GAP_S = 1.0
 BACKFILL_MAX = 10
+#: A frame caught while a close control fades in is taken for the known frame it is nearer to only
+#: within these shares of the way (``_on_its_way``): at the ends it is a tick or a change, not a fade.
+ARRIVING_SHARES = (0.1, 0.9)
 DENY_WORDS = {"不允许", "拒绝", "禁止", "始终不允许", "dontallow", "deny", "拒绝并不再询问"}
 
 
@@ -490,11 +493,11 @@ class Prober:
         # Where any known ad frame had a close control: a frame without one (the ad before its close
         # came, or a ✕ growing from nothing) is that frame again only while that place is unchanged too.
         places = [framediff.region(c.box, thumb) for known in self.known_ads for c in known.analysis.close_controls]
-        for known in self.known_ads:
-            if framediff.same_screen(thumb, known.thumb) and not any(
-                    framediff.changed(thumb[rows, cols], known.thumb[rows, cols]) for rows, cols in places):
+        same = [known for known in self.known_ads if framediff.same_screen(thumb, known.thumb)]
+        for known in same:
+            if not any(framediff.changed(thumb[rows, cols], known.thumb[rows, cols]) for rows, cols in places):
                 return known
-        return None
+        return _on_its_way(thumb, same, places)
 
     def close(self, index: int) -> Launch:
         return self._run(index, "close", self._close)
@@ -680,6 +683,23 @@ def note_ad_timeline(launch: Launch) -> None:
             launch.note(frame.t_s, "countdown", str(countdown.seconds))
     launch.note(ads[-1].t_s, "ad_end")
     launch.events.sort(key=lambda e: e.t_s)
+
+
+def _on_its_way(thumb, same: list[Frame], places) -> Frame | None:
+    """A known ad frame without a close control or one with it, for a frame caught while the control
+    fades in between them (everywhere it changed, a blend of the two, ARRIVING_SHARES of the way):
+    the nearer of the two. Analysing such a frame in full took 1.9 s on a busy machine, and the tap
+    then came too near the ad's own end to be credited. A countdown that ticked, or anything else
+    that changed there, is no blend: it is read again or analysed."""
+    low, high = ARRIVING_SHARES
+    for arrived in (f for f in same if f.analysis.close_controls):
+        for before in (f for f in same if not f.analysis.close_controls):
+            moved = [p for p in places if framediff.changed(thumb[p], arrived.thumb[p])
+                     or framediff.changed(thumb[p], before.thumb[p])]
+            shares = [framediff.blend_share(thumb, before.thumb, arrived.thumb, p) for p in moved]
+            if moved and all(share is not None and low <= share <= high for share in shares):
+                return arrived if min(shares) >= 0.5 else before
+    return None
 
 
 def _same_layout(a: Frame, b: Frame) -> bool:
