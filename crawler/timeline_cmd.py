@@ -39,6 +39,9 @@ def run(paths: list[str], profile: DeviceProfile | None, density: float | None, 
             result.entries.append({"video": given, "error": str(exc)})
             _write_json(json_path, result)
             continue
+        if recording.walk.cut_at_s is not None:
+            print(f"splashaudit: {given}: judged up to {recording.walk.cut_at_s:.1f} s only: "
+                  f"{recording.walk.cut_why}; split the recording to judge the rest", file=sys.stderr)
         group.append((recording, info, display))
         if not same_app:
             _judge_group(group, rules, result, report_dir, sections, on_result)

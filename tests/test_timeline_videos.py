@@ -165,3 +165,24 @@ def test_a_corrupt_and_a_truncated_recording_are_one_line_each_and_the_good_ones
     entries = json.loads(out.read_text())
     assert [e.get("error") is None for e in entries] == [True, False, False, True]
     assert _verdicts(entries[3])["PERMISSION_PURPOSE"] == "violation"
+
+
+def test_a_walk_past_its_memory_budget_stops_there_and_says_so(fixture_videos, tmp_path, monkeypatch, capsys):
+    """A recording longer than one walk may hold (MAX_ANALYSED analyses) is judged up to where the
+    budget ran out, and the JSON, the report and one line on stderr say so: memory stays bounded
+    however long the video, and no part left unwalked passes for judged."""
+    from crawler.video import walk
+    folder, _ = fixture_videos
+    monkeypatch.setattr(walk, "MAX_ANALYSED", 4)
+    path = folder / "video_ad.mp4"          # a video ad: its picture changes in every frame
+    run = timeline_cmd.run([str(path)], load_profile("chromium-phone"), None, load_rule_profile(),
+                           tmp_path / "out.json", tmp_path / "report")
+    (entry,) = json.loads((tmp_path / "out.json").read_text())
+    video = entry["videos"][0]
+    assert video["cut"] is not None and "4 frames analysed" in video["cut"]["why"], video["cut"]
+    assert video["cut"]["at_s"] < 5.0 and video["duration_s"] <= video["cut"]["at_s"]
+    assert video["frames"]["analysed"] + video["frames"]["countdown_reread"] <= 4
+    assert entry["findings"] and run.errors == 0
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert str(path) in line and "judged up to" in line
+    assert "judged up to" in (tmp_path / "report" / "index.html").read_text()

@@ -22,6 +22,11 @@ whole (two windows of a few seconds). Images stay for the first ad frame, the fr
 touches (the report's evidence) and, per place a close control showed, the KEEP_CANDIDATES clearest
 frames (the per-frame rules are judged on the clearest). A thumbnail is shared by the samples and
 frames that show the same picture.
+
+What still grows is bounded by a budget: a picture that never repeats (a video ad playing for an hour)
+keeps one thumbnail, analysis and strip picture per analysed frame (about 25 KB at 1080 x 2400), and
+every frame looked at a sample. Past MAX_ANALYSED analyses or MAX_WALK_S the walk stops and says where
+(``Walker.spent``): the rest of the recording is not judged, and the command says so.
 """
 
 from __future__ import annotations
@@ -73,6 +78,11 @@ BLANK_MAX_STD = 4.0
 IMAGE_JPEG_QUALITY, STRIP_WIDTH_PX = 90, 72
 #: The frames around this many first touches keep their image (the report shows at most ten frames).
 EVIDENCE_TOUCHES = 10
+#: What a walk holds past KEEP_WHOLE_S grows with the frames it analysed (an analysis, a strip picture,
+#: a thumbnail each: 50 KB at 1080 x 2400) and with the time it walked (a sample per frame looked at, a
+#: frame each REPEAT_EVERY_S). Past either budget the walk stops, and what it walked is judged, marked as
+#: cut (``Walk.cut_at_s``): 2000 analyses are over half an hour of a video ad changing throughout.
+MAX_ANALYSED, MAX_WALK_S = 2000, 7200.0
 #: The first ad frame and the first close control on a screen vision does not call an ad are kept at
 #: most this many times, waiting for one vision calls an ad.
 FIRST_PINS = 4
@@ -132,6 +142,8 @@ class Walk:
     analysis_s: float = 0.0
     wall_s: float = 0.0
     end_s: float = 0.0
+    cut_at_s: float | None = None   # the walk stopped here, its budget spent (MAX_ANALYSED, MAX_WALK_S)
+    cut_why: str | None = None
 
 
 def encode_jpeg(image: np.ndarray, quality: int = IMAGE_JPEG_QUALITY) -> bytes:
@@ -172,6 +184,14 @@ class Walker:
         self._pictures = Pictures()                     # the thumbnails kept past KEEP_WHOLE_S
 
     # -- one frame ------------------------------------------------------------------------------------
+    def spent(self, t_s: float) -> str | None:
+        """Why the walk can take no frame at ``t_s`` within its memory budget, or None while it can."""
+        if len(self.walk.strip) >= MAX_ANALYSED:
+            return f"{MAX_ANALYSED} frames analysed (the memory budget of one walk)"
+        if t_s >= MAX_WALK_S:
+            return f"{MAX_WALK_S / 60:g} minutes walked (the memory budget of one walk)"
+        return None
+
     def add(self, t_s: float, image: np.ndarray) -> None:
         self._fill_gap(t_s)
         thumb = framediff.thumbnail_of(image)
