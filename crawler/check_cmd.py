@@ -275,7 +275,7 @@ def _judge_recording(result: CheckResult, out_dir: Path, profile: DeviceProfile,
         path = recorder.write_video(recording, out_dir / f"launch{launch.index}-recording.mp4")
         entry["file"] = path.name
         judged = judge_launch_video(path, recording.source, recording.starts_at_s, profile, rules, display,
-                                    recording.returned_on_grid(), recorder.GRID_HZ)
+                                    (recording.returned_on_grid(), recorder.GRID_HZ))
     except (DeviceError, VideoError) as exc:
         entry["error"] = f"the recording could not be judged: {exc}"[:300]
         return entry

@@ -100,18 +100,19 @@ class JudgedRecording:
 
 
 def judge_launch_video(path: Path, source: str, starts_at_s: float, profile: DeviceProfile,
-                       rules: RuleProfile, screen: Display, returned: dict[int, float] | None = None,
-                       grid_hz: float = 100.0) -> JudgedRecording:
+                       rules: RuleProfile, screen: Display,
+                       returned: tuple[dict[int, float], float] | None = None) -> JudgedRecording:
     """Walk and judge the filed recording of a launch on ``screen`` (the display the check measured:
     a recorder that wrote a smaller picture has its px per dp scaled with it); raises
     ``decode.VideoError`` when the device's video cannot be read. A recording made of screenshots
-    gives ``returned``: when each came back (s into the video), by its index on the video's grid."""
+    gives ``returned``: when each came back (s into the video) by its index on the video's grid, and
+    that grid's rate (Hz)."""
     capture, info = decode.open_video(path)
     capture.release()
     density = screen.density * info.width_px / screen.width_px if screen.density else None
     walked, info, display = walk_video(path, profile, density, rules)
-    if returned:
-        _with_returns(walked, returned, grid_hz)
+    if returned and returned[0]:
+        _with_returns(walked, *returned)
     findings = judge.judge([walked], rules)
     summary = recording_dict(walked, info, display)
     summary["video"] = path.name
