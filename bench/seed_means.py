@@ -53,7 +53,7 @@ class Prepared:
         self.truth, self.evidence, self.kind, self.labels = s.truth, s.evidence, s.kind, s.labels
         self.cues, self.candidates, self.ctx = s.cues, s.candidates, s.ctx
         # The box a reported control is scored by: the shape measuring grows it to (analyzer._measure_control).
-        self.boxes = [analyzer._visible_box(s.image, c.control) for c in s.candidates]
+        self.boxes = [analyzer._visible_box(s.image, c.control.box, c.control.kind) for c in s.candidates]
         self.permission = find_permission_prompt(evidence.lines)
         self.rows = s.rows
 

@@ -40,10 +40,12 @@ class _Stopwatch:
         self.timings_ms[name] = round((time.perf_counter() - start) * 1000, 1)
 
 
-def _visible_box(image: np.ndarray, control: CloseControl, sharp_outline: bool = False) -> Box:
-    if control.kind == "glyph":
-        return glyphs.enclosing_shape(image, control.box, sharp_outline=sharp_outline)
-    return glyphs.enclosing_shape(image, control.box, max_growth=2.2, aspect_range=(0.4, 6.0),
+def _visible_box(image: np.ndarray, found: Box, kind: str, sharp_outline: bool = False) -> Box:
+    """The pill, circle or button drawn around a control found at ``found`` (a ✕ or its words), or
+    ``found`` itself when nothing encloses it."""
+    if kind == "glyph":
+        return glyphs.enclosing_shape(image, found, sharp_outline=sharp_outline)
+    return glyphs.enclosing_shape(image, found, max_growth=2.2, aspect_range=(0.4, 6.0),
                                   sharp_outline=sharp_outline)
 
 
@@ -51,10 +53,9 @@ def measure_control(image: np.ndarray, control: CloseControl, display: Display) 
     """Fill in a control's visible box, size, contrast and position on ``image``, from what was found
     of it (``content_box``, else ``box``)."""
     content = control.content_box = control.content_box or control.box
-    control.box = content
     # Only a drawn edge bounds what is measured: a translucent pill fading in over a gradient would
     # otherwise be measured as the patch of background that matches its fill.
-    control.box = _visible_box(image, control, sharp_outline=True)
+    control.box = _visible_box(image, content, control.kind, sharp_outline=True)
     if control.box != content:
         # In a pill or circle, what a person must make out is the ✕ or label against the fill: measure
         # inside the shape, clear of its rounded corners and of the background around it.
@@ -251,7 +252,7 @@ def candidates_of(evidence: Evidence, image_bgr: np.ndarray, display: Display):
     candidates = dismiss.text_candidates(lines + stacked_words(lines))
     for candidate in candidates:
         if candidate.control.kind == "text":
-            candidate.visible = _visible_box(image_bgr, candidate.control)
+            candidate.visible = _visible_box(image_bgr, candidate.control.box, candidate.control.kind)
     glyph_hits = [h for h in evidence.glyph_hits if not inside_words(h, lines)]
     candidates += dismiss.glyph_candidates(glyph_hits, candidates)
     for candidate in candidates:
