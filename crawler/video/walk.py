@@ -79,10 +79,11 @@ IMAGE_JPEG_QUALITY, STRIP_WIDTH_PX = 90, 72
 #: The frames around this many first touches keep their image (the report shows at most ten frames).
 EVIDENCE_TOUCHES = 10
 #: What a walk holds past KEEP_WHOLE_S grows with the frames it analysed (an analysis, a strip picture,
-#: a thumbnail each: 50 KB at 1080 x 2400) and with the time it walked (a sample per frame looked at, a
-#: frame each REPEAT_EVERY_S). Past either budget the walk stops, and what it walked is judged, marked as
-#: cut (``Walk.cut_at_s``): 2000 analyses are over half an hour of a video ad changing throughout.
-MAX_ANALYSED, MAX_WALK_S = 2000, 7200.0
+#: a thumbnail each: about 25 KB at 1080 x 2400) and with the time it walked (a sample per frame looked
+#: at, a frame each REPEAT_EVERY_S). Past either budget the walk stops, and what it walked is judged,
+#: marked as cut (``Walk.cut_at_s``): 1000 analyses are over a quarter of an hour of a video ad
+#: changing throughout, or a hundred launches' ads and screens.
+MAX_ANALYSED, MAX_WALK_S = 1000, 7200.0
 #: The first ad frame and the first close control on a screen vision does not call an ad are kept at
 #: most this many times, waiting for one vision calls an ad.
 FIRST_PINS = 4
