@@ -67,6 +67,9 @@ def _prep_key(truths: list[dict]) -> str:
         digest.update((ROOT / "vision" / name).read_bytes())
     for t in truths:
         digest.update(str(t["path"]).encode())
+        # the picture itself: a screen drawn again under the same truth is another screen
+        if Path(t["path"]).is_file():
+            digest.update(Path(t["path"]).read_bytes())
         digest.update(json.dumps({k: v for k, v in t.items() if k != "path"}, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:16]
 
