@@ -186,3 +186,17 @@ def test_a_walk_past_its_memory_budget_stops_there_and_says_so(fixture_videos, t
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert str(path) in line and "judged up to" in line
     assert "judged up to" in (tmp_path / "report" / "index.html").read_text()
+
+
+def test_a_walk_cut_while_an_ad_shows_does_not_accuse_it_of_having_no_close(fixture_videos, tmp_path, monkeypatch):
+    """no_close's ad has no close control at all; cut by the budget while it shows, the walk cannot
+    rule out a close coming later: CLOSE_PRESENT is inconclusive and says why."""
+    from crawler.video import walk
+    folder, _ = fixture_videos
+    monkeypatch.setattr(walk, "MAX_ANALYSED", 3)
+    run = timeline_cmd.run([str(folder / "no_close.mp4")], load_profile("chromium-phone"), None,
+                           load_rule_profile(), None, None)
+    (entry,) = run.entries
+    assert entry["videos"][0]["cut"] is not None
+    present = next(f for f in entry["findings"] if f["rule"] == "CLOSE_PRESENT")
+    assert present["verdict"] == "inconclusive" and "while the ad still showed" in present["message"], present

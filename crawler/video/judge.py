@@ -230,6 +230,15 @@ def _cut_short(observe: Launch, touch_launches_: list[Launch], rules: RuleProfil
     return None
 
 
+def _budget_cut(recording: Recording) -> str | None:
+    """Why CLOSE_PRESENT cannot be judged: the walk stopped at its budget while the ad still showed,
+    so a close that came after the cut is not ruled out."""
+    walk, ads = recording.walk, recording.observe.ad_frames
+    if walk.cut_at_s is None or not ads or not walk.frames or walk.frames[-1].t_s > ads[-1].t_s:
+        return None
+    return f"the walk stopped at {walk.cut_at_s:.1f} s ({walk.cut_why}) while the ad still showed"
+
+
 def _untouched(rules: RuleProfile, rule: str, what: str) -> Finding:
     zh = {"CLOSE_EFFECTIVE": "录屏中没有可见的点击关闭控件的触点（请开启“显示点按操作反馈”）",
           "FULLSCREEN_JUMP": "录屏中没有可见的点击广告主体的触点（请开启“显示点按操作反馈”）"}[rule]
@@ -281,10 +290,14 @@ def _complete(findings: list[Finding], launches: list[Launch], first: Recording,
         return findings
     out = []
     for f in findings:
-        why = _cut_short(first.observe, first.touch_launches, rules) if f.rule == "CLOSE_PRESENT" else None
-        if why and f.verdict == "violation":
-            f = finding(rules, "CLOSE_PRESENT", "inconclusive", "广告被录屏中的点击提前结束，无法确认是否会出现关闭控件",
-                        why, **{k: v for k, v in f.evidence.items() if k != "clause"})
+        if f.rule == "CLOSE_PRESENT" and f.verdict == "violation":
+            budget = _budget_cut(first)
+            why = budget or _cut_short(first.observe, first.touch_launches, rules)
+            zh = "录屏判定因内存上限在广告展示中停止，无法确认之后是否出现关闭控件" if budget else \
+                "广告被录屏中的点击提前结束，无法确认是否会出现关闭控件"
+            if why:
+                f = finding(rules, "CLOSE_PRESENT", "inconclusive", zh,
+                            why, **{k: v for k, v in f.evidence.items() if k != "clause"})
         out.append(f)
     rules_given = {f.rule for f in out}
     if not any(l.kind == "close" for l in touch_launches_) and "CLOSE_EFFECTIVE" not in rules_given:
