@@ -61,12 +61,17 @@ def _moving(seconds: float, base: np.ndarray):
 BUDGET_FPS = 10
 
 
+def budget_seconds() -> float:
+    """How long a video ad changing in every frame must run for the walk to spend its budget."""
+    return walk.MAX_ANALYSED * walk.MOVING_EVERY_S * 1.1
+
+
 def make_budget_recording(path: Path) -> float:
     """Write a video ad changing in every frame, long enough to spend the walk's budget; its length."""
     atlas, index = record_videos.load_archive()
     pictures = _take_pictures(atlas, index, "fade_close", 2.625)
     base = next(p for i, p in enumerate(pictures) if i >= 60)      # the photo ad, not the blank launch
-    seconds = walk.MAX_ANALYSED * walk.MOVING_EVERY_S * 1.1
+    seconds = budget_seconds()
     writer = cv2.VideoWriter(str(path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"mp4v"), BUDGET_FPS, SIZE_PX)
     for i in range(int(seconds * BUDGET_FPS)):
         writer.write(np.roll(base, shift=(7 * i, 5 * i), axis=(0, 1)))
@@ -133,7 +138,7 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     if args.budget:
         path = folder / f"timeline-budget-{walk.MAX_ANALYSED}.mp4"
-        seconds = make_budget_recording(path) if not path.exists() else walk.MAX_ANALYSED * walk.MOVING_EVERY_S * 1.1
+        seconds = make_budget_recording(path) if not path.exists() else budget_seconds()
         result = judge(path, seconds)
         print(f"a video ad of {seconds:.0f} s at {BUDGET_FPS} fps, {SIZE_PX[0]}x{SIZE_PX[1]}: {result['analysed']} frames "
               f"analysed, walk cut {result['cut']}; judged in {result['wall_s']} s; peak memory {result['peak_mb']} MB "

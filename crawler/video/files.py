@@ -80,7 +80,7 @@ def recording_dict(recording: judge.Recording, info: decode.VideoInfo, display: 
     analysed = [f for f in walk.frames if f.file]
     return {"video": recording.name, "size_px": [info.width_px, info.height_px], "codec": info.codec,
             "fps": round(info.fps, 3), "duration_s": round(walk.end_s, 3), "density": display.density,
-            "cut": None if walk.cut_at_s is None else {"at_s": round(walk.cut_at_s, 3), "why": walk.cut_why},
+            "cut": walk.cut,
             "frames": {"looked_at": walk.looked_at, "analysed": walk.analysed, "countdown_reread": walk.reread,
                        "analysis_s": round(walk.analysis_s, 2), "wall_s": walk.wall_s},
             "timeline": [{"t_s": e.t_s, "what": e.what, "detail": e.detail} for e in recording.observe.events],

@@ -95,10 +95,8 @@ def section(report_dir: Path, number: int, recordings: list[Recording], entry: d
             _save_frame(frame, recording.touches, report_dir / name)
             frames.append({"file": name, "t_s": round(frame.t_s, 3), "kind": frame.kind,
                            "why": frame.keep or ("ad" if frame.is_ad else frame.kind)})
-        walk = recording.walk
         videos.append({"name": recording.name, "strip": _strip(recording), "frames": frames,
-                       "touches": recording.touches,
-                       "cut": None if walk.cut_at_s is None else {"at_s": round(walk.cut_at_s, 2), "why": walk.cut_why}})
+                       "touches": recording.touches, "cut": recording.walk.cut})
     return {"number": number, "verdict": entry["verdict"], "findings": entry["findings"], "videos": videos}
 
 

@@ -146,6 +146,11 @@ class Walk:
     cut_at_s: float | None = None   # the walk stopped here, its budget spent (MAX_ANALYSED, MAX_WALK_S)
     cut_why: str | None = None
 
+    @property
+    def cut(self) -> dict | None:
+        """Where and why the walk stopped short of the recording's end, for JSON and the report."""
+        return None if self.cut_at_s is None else {"at_s": round(self.cut_at_s, 3), "why": self.cut_why}
+
 
 def encode_jpeg(image: np.ndarray, quality: int = IMAGE_JPEG_QUALITY) -> bytes:
     return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes()
