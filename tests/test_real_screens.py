@@ -37,12 +37,12 @@ def held_out() -> Score:
 
 def test_real_screens_the_models_never_saw(held_out):
     # Floors a screen or two under what fold B scored when the models were committed (README): close
-    # P 0.848 R 0.929 (39 of 42), ads/pop-ups recognised 0.918 (45 of 49), ordinary screens clean 0.902
-    # (74 of 82). Under issue 9's bar (R 0.90 at P 0.95, 0.90, 0.97): they keep what was won.
+    # P 0.864 R 0.905 (38 of 42, 44 reported), ads/pop-ups recognised 0.918 (45 of 49), ordinary screens
+    # clean 0.951 (78 of 82). Under issue 9's bar (R 0.90 at P 0.95, 0.90, 0.97): they keep what was won.
     assert held_out.close_recall >= 0.88, held_out.summary()
-    assert held_out.close_precision >= 0.80, held_out.summary()
+    assert held_out.close_precision >= 0.82, held_out.summary()
     assert held_out.overlay_rate >= 0.87, held_out.summary()
-    assert held_out.normal_clean_rate >= 0.89, held_out.summary()
+    assert held_out.normal_clean_rate >= 0.93, held_out.summary()
     assert held_out.prompts_right == held_out.permission_screens, held_out.summary()
     # Taken for a pop-up is not yet accused of one without a way out: that needs a sure call
     # (vision.verdicts.SURE_SCREEN_KIND). One login card over a dark page (0.96) still is; three were.
