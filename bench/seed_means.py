@@ -104,7 +104,7 @@ def fast_score(screens: list[Prepared], models) -> dict[str, float]:
         kind = screen.classify(s.candidates, shares, s.ctx, s.cues, s.permission, models.screen_kind).kind
         found = []
         if kind in OVERLAYS:
-            found = [b for b, v in zip(s.boxes, shares) if v >= models.dismiss.threshold_share]
+            found = [s.boxes[i] for i in dismiss.reported(shares, models.dismiss)]
         doubtful = [Box(*c["bbox"]) for c in s.truth.get("ambiguous_controls", [])]
         found = [b for b in found if not any(boxes_match(b, d) for d in doubtful)]
         expected = [Box(*c["bbox"]) for c in s.truth["close_controls"]]

@@ -149,11 +149,24 @@ def judge(candidates: list[Candidate], ctx: ScreenContext, model: forest.Forest)
 def chosen(candidates: list[Candidate], shares: list[float], model: forest.Forest) -> list[CloseControl]:
     """The candidates the model takes for a way out, each with its calibrated confidence."""
     controls = []
-    for candidate, share in zip(candidates, shares):
-        if share >= model.threshold_share:
-            candidate.control.confidence = round(float(model.calibrated(share)), 3)
-            controls.append(candidate.control)
+    for i in reported(shares, model):
+        candidates[i].control.confidence = round(float(model.calibrated(shares[i])), 3)
+        controls.append(candidates[i].control)
     return controls
+
+
+def reported(shares: list[float], model: forest.Forest) -> list[int]:
+    """Which candidates are taken for a way out, by their share of the forest's votes.
+
+    The threshold sits below an even chance: a pop-up or ad nearly always has a way out, so its best
+    candidate is worth reporting when it is only likely. That holds for the screen's best candidate,
+    not for a doubtful second one beside it: one the model's calibration calls more likely wrong than
+    right is reported only when it is the best there is (a stray ✕ in a text field beside a dialog's
+    "Cancel" is not).
+    """
+    best_share = max(shares, default=0.0)
+    return [i for i, share in enumerate(shares) if share >= model.threshold_share
+            and (model.calibrated(share) >= 0.5 or share == best_share)]
 
 
 def image_stats(image_bgr: np.ndarray) -> tuple[float, float]:
