@@ -37,10 +37,10 @@ def held_out() -> Score:
 
 def test_real_screens_the_models_never_saw(held_out):
     # Floors a screen or two under what fold B scored when the models were committed (README): close
-    # P 0.864 R 0.905 (38 of 42, 44 reported), ads/pop-ups recognised 0.918 (45 of 49), ordinary screens
+    # P 0.905 R 0.905 (38 of 42, 42 reported), ads/pop-ups recognised 0.898 (44 of 49), ordinary screens
     # clean 0.951 (78 of 82). Under issue 9's bar (R 0.90 at P 0.95, 0.90, 0.97): they keep what was won.
     assert held_out.close_recall >= 0.88, held_out.summary()
-    assert held_out.close_precision >= 0.82, held_out.summary()
+    assert held_out.close_precision >= 0.86, held_out.summary()
     assert held_out.overlay_rate >= 0.87, held_out.summary()
     assert held_out.normal_clean_rate >= 0.93, held_out.summary()
     assert held_out.prompts_right == held_out.permission_screens, held_out.summary()
