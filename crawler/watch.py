@@ -34,7 +34,9 @@ REPEAT_EVERY_S = 0.5
 #: afresh at least this often (s), changed or not: a faint ✕ painted after the first look changes too
 #: few pixels for the frame diff, and a countdown read again in place (``vision.tick``) looks for
 #: nothing new; the violation must not rest on one look. (Not in the launches that tap: an analysis
-#: under way, seconds long on a busy machine, would delay the tap.)
+#: under way, seconds long on a busy machine, would delay the tap.) A screenshot identical to the one
+#: last analysed, byte for byte, is not looked at again: nothing was painted, however faint, and the
+#: second of analysis would blind the watcher just when a short ad ends.
 LOOK_AGAIN_S = 1.0
 
 
@@ -228,6 +230,7 @@ class Watcher:
         #: launch: the first screenshot at or after it is reported at once, not up to REPEAT_EVERY_S late.
         self.due_s: float | None = None
         self._analysed_s = -1.0        # when the last full analysis' frame was taken, s since launch
+        self._analysed_image = b""     # and that frame's bytes
         #: Analyse a close-less ad afresh this often (``LOOK_AGAIN_S``); None: only when it changed.
         self.look_again_s: float | None = None
 
@@ -262,7 +265,7 @@ class Watcher:
                         returned_s=sampler.returned_s.get(last_t))
                     yield last
                     continue
-                again = last is not None and self._look_again(last, last_t)
+                again = last is not None and self._look_again(last, last_t) and image != self._analysed_image
                 if last is not None and not again and not framediff.changed(last.thumb, thumb):
                     if self._due(last, last_t):
                         # The same screen: no new analysis, but a fresh look at who is in front.
@@ -328,7 +331,8 @@ class Watcher:
         """One frame analysed; who is in front is asked now unless ``foreground`` says (a past frame)."""
         image = decode_png(image_bytes)
         analysis = analyze(image, self._display_of(image), rules=self.rules)
-        self._analysed_s = max(self._analysed_s, t_s)
+        if t_s >= self._analysed_s:
+            self._analysed_s, self._analysed_image = t_s, image_bytes
         if foreground is None:
             foreground, jump = self._foreground(analysis)
         else:

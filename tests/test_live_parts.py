@@ -252,3 +252,35 @@ def test_a_countdown_that_ticks_is_read_again_where_it_is_and_says_what_a_full_a
         full = analyze(decode_png(frame.image), display, rules=rules)
         assert [c.text for c in frame.analysis.close_controls] == [c.text for c in full.close_controls]
         assert frame.kind == full.screen.kind
+
+
+def test_an_ad_without_a_close_is_not_analysed_again_when_its_screenshot_has_not_changed_a_byte(
+        web_device, fixture_apps):
+    """The observe launch looks at a close-less ad afresh every LOOK_AGAIN_S (a faint ✕ changes too few
+    pixels for the frame diff), but a screenshot identical to the one analysed has nothing new, however
+    faint: analysing it again only blinds the watcher for a second, which at a short ad's end left
+    CLOSE_PRESENT unproven ("a late close may have been missed")."""
+    from crawler.profiles import load_profile
+    from crawler.watch import LOOK_AGAIN_S, Watcher
+    from vision import analyze
+    from vision.rules import load_rule_profile
+
+    display = load_profile("chromium-phone").display()
+    analyze(_photo(), display)      # the OCR models loaded before the ad, not during its first second
+    web_device.cold_launch(fixture_apps.url("label_no_close"))   # a still photo ad, 4 s, no close
+    watcher = Watcher(web_device, display, load_rule_profile(), web_device.foreground(), DeviceLock(),
+                      time.monotonic())
+    watcher.look_again_s = LOOK_AGAIN_S
+    analysed, analyse = [], watcher.analyse
+    watcher.analyse = lambda t_s, image, *a, **k: analysed.append(image) or analyse(t_s, image, *a, **k)
+    ad_frames = []
+    for frame in watcher.frames(8.0):
+        if ad_frames and not frame.is_ad:
+            break
+        if frame.is_ad:
+            ad_frames.append(frame)
+    assert ad_frames, "the ad was not seen"
+    assert len(analysed) == len(set(analysed)), "an identical screenshot was analysed twice"
+    shots = [f.image for f in ad_frames]
+    assert max(map(shots.count, shots)) >= 3, "the still ad's unchanged screenshots were not reported as such"
+    assert ad_frames[-1].t_s - ad_frames[0].t_s > LOOK_AGAIN_S     # long enough to have looked again
