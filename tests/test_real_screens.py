@@ -37,7 +37,7 @@ def held_out() -> Score:
 
 def test_real_screens_the_models_never_saw(held_out):
     # Floors a screen or two under what fold B scored when the models were committed (README): close
-    # P 0.905 R 0.905 (38 of 42, 42 reported), ads/pop-ups recognised 0.898 (44 of 49), ordinary screens
+    # P 0.905 R 0.905 (38 of 42, 42 reported), ads/pop-ups recognised 0.918 (45 of 49), ordinary screens
     # clean 0.951 (78 of 82). Under issue 9's bar (R 0.90 at P 0.95, 0.90, 0.97): they keep what was won.
     assert held_out.close_recall >= 0.88, held_out.summary()
     assert held_out.close_precision >= 0.86, held_out.summary()
@@ -75,3 +75,17 @@ def test_the_exported_forest_votes_as_scikit_learn_does():
     exported = train_models.to_forest(model, ("no", "yes"), tuple("abcde"))
     probe = rng.normal(size=(200, 5)).astype(np.float32)
     assert np.allclose(exported.shares(probe), model.predict_proba(probe), atol=1e-5)
+
+
+def test_a_card_over_a_dimmed_page_is_found_on_real_screens_and_seldom_imagined():
+    """vision.layout on both folds (its few constants were set by hand, not fitted): the dialogs and
+    offers labelled as shown over a dimmed page, and the ordinary screens, where a card is a false cue."""
+    from vision.layout import find_modal_card
+
+    dimmed = [t for t in REAL if "dimmed_backdrop" in t.get("tags", []) and t["screen_kind"] == "popup"]
+    ordinary = [t for t in REAL if t["screen_kind"] == "normal"]
+    found = [t["image"] for t in dimmed if find_modal_card(read_bgr(t["path"])) is not None]
+    imagined = [t["image"] for t in ordinary if find_modal_card(read_bgr(t["path"])) is not None]
+    # 28 of 42 and 9 of 214 since tall cards get a narrower margin (before: 24 of 42, 15 of 214).
+    assert len(dimmed) == 42 and len(found) >= 27, sorted(set(t["image"] for t in dimmed) - set(found))
+    assert len(imagined) <= 10, imagined

@@ -16,6 +16,12 @@ LAYOUT_WIDTH_PX = 360
 #: A dimmed backdrop: its brightest pixels are at most this share of the card's brightest pixels.
 MAX_BACKDROP_BRIGHTNESS_SHARE = 0.82
 MAX_BACKDROP_P95_LEVEL = 205   # a 20% black veil over white
+#: The system bars as shares of the screen height (24 dp and 48 dp on a 640 dp tall phone).
+STATUS_BAR_SHARE, NAV_BAR_SHARE = 0.04, 0.075
+DARK_BAR_LEVEL = 40
+#: How much of the screen, system bars aside, must show around a card to judge the backdrop by:
+#: a toolbar alone is a coloured band, not a veiled page.
+MIN_BACKDROP_SHARE = 0.10
 
 
 def _card_candidates(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -60,15 +66,36 @@ def _veiled_card(value: np.ndarray) -> list[tuple[int, int, int, int]]:
     return [max(blobs, key=lambda b: b[2] * b[3])] if blobs else []
 
 
+def _system_bar_rows(value: np.ndarray) -> np.ndarray:
+    """Rows of the status bar and of a dark navigation bar: drawn by the system over any veil, they
+    say nothing of the app's backdrop."""
+    h = value.shape[0]
+    rows = np.zeros(h, bool)
+    rows[:int(STATUS_BAR_SHARE * h)] = True
+    bottom = int((1 - NAV_BAR_SHARE) * h)
+    dark = value[bottom:].mean(axis=1) < DARK_BAR_LEVEL
+    rows[bottom:] = dark.mean() >= 0.8
+    return rows
+
+
 def _backdrop_is_dim(value: np.ndarray, card: tuple[int, int, int, int]) -> bool:
     """Whether what lies around a card (not next to it: a card's picture header or the ✕ under it
     may not be part of the outline found) is veiled: its brightest pixels stay dim."""
     x, y, cw, ch = card
     h, w = value.shape
-    outside = np.ones(value.shape, bool)
-    mx, my = int(0.1 * cw), int(0.5 * ch)
-    outside[max(0, y - my):min(h, y + ch + my), max(0, x - mx):min(w, x + cw + mx)] = False
-    if outside.sum() < 0.08 * value.size:
+    # A tall floating card leaves little around it: the margin shrinks until enough of the backdrop
+    # shows, the system bars not counted. Not for a full-width block: under a dark picture header or
+    # a coloured toolbar, a page's white body is one, and the page is all there is to judge by.
+    floating = x > 0.02 * w and x + cw < 0.98 * w
+    system_bars = _system_bar_rows(value)[:, None]
+    for margin_share in (0.5, 0.25, 0.1) if floating else (0.5,):
+        outside = np.ones(value.shape, bool)
+        mx, my = int(0.1 * cw), int(margin_share * ch)
+        outside[max(0, y - my):min(h, y + ch + my), max(0, x - mx):min(w, x + cw + mx)] = False
+        outside &= ~system_bars
+        if outside.sum() >= MIN_BACKDROP_SHARE * value.size:
+            break
+    else:
         return False
     p95_out = float(np.percentile(value[outside], 95))
     p95_in = float(np.percentile(value[y:y + ch, x:x + cw], 95))
