@@ -146,6 +146,8 @@ def guarded(method):
                 mapped = driver_error(exc, server, moment, method.__name__)
             if mapped is None:
                 raise
+            if isinstance(mapped, AppCrashed):
+                self.page_crashed = True   # the next cold launch may find the crashed page's session gone
             raise mapped from exc
     call.__guarded__ = True
     return call

@@ -19,7 +19,7 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 from selenium import webdriver
-from selenium.common.exceptions import JavascriptException, WebDriverException
+from selenium.common.exceptions import InvalidSessionIdException, JavascriptException, WebDriverException
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.remote.client_config import ClientConfig
 
@@ -130,6 +130,7 @@ class WebDevice(DriverDevice):
         self.extra_capabilities: dict = {}
         self._motion_rest = None           # the resting reading the next launch's sensors start from
         self._motion_pool: ThreadPoolExecutor | None = None
+        self.page_crashed = False          # set by faults.guarded when a call found the page crashed
         self._adopt(driver)
 
     def _adopt(self, driver) -> None:
@@ -187,9 +188,13 @@ class WebDevice(DriverDevice):
             self._close_extra_windows()
             self.driver.get("about:blank")       # stops the old page's timers before clearing
         except WebDriverException as exc:
-            if not crash_cause(exc) or self.appium_url is None:
+            # After a tab crash chromedriver answers "tab crashed", or, when it has already dropped the
+            # crashed page's session, "invalid session id": either way the app's page died, not Appium.
+            after_crash = crash_cause(exc) or (self.page_crashed and isinstance(exc, InvalidSessionIdException))
+            if not after_crash or self.appium_url is None:
                 raise
             self._restart_session()              # the last launch crashed the tab: start afresh
+        self.page_crashed = False
         self._clear_browsing_data(origin_of(app))
         if self._motion_rest is not None:    # after a session restart too: the overrides are the browser's
             self._override_sensors(self._motion_rest)
