@@ -277,6 +277,9 @@ class DriverDevice(Device):
         self.profile = profile
         self.driver = driver
         self._in_front: Foreground | None = None    # the app, as it came to the front at launch
+        # Set by faults.guarded when a call found the app crashed: the session's next cold launch may
+        # find the crashed page's session gone, and may start a new one (WebDevice does).
+        self.page_crashed = False
 
     @classmethod
     def _open_appium_session(cls, profile: DeviceProfile, server_url: str, options, automation: str, **kwargs):

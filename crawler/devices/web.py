@@ -130,7 +130,6 @@ class WebDevice(DriverDevice):
         self.extra_capabilities: dict = {}
         self._motion_rest = None           # the resting reading the next launch's sensors start from
         self._motion_pool: ThreadPoolExecutor | None = None
-        self.page_crashed = False          # set by faults.guarded when a call found the page crashed
         self._adopt(driver)
 
     def _adopt(self, driver) -> None:
