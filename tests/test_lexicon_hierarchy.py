@@ -11,6 +11,7 @@ from vision import hierarchy, lexicon
     ("No thanks", "dismiss", None), ("NO THANKS", "dismiss", None), ("Maybe later", "dismiss", None),
     ("暂不", "dismiss", None), ("Not now", "dismiss", None), ("REMIND ME LATER", "dismiss", None),
     ("Not interested", "dismiss", None), ("暂不开通", "dismiss", None), ("暂不登录", "dismiss", None),
+    ("Call without Adding Funds", "dismiss", None), ("Continue without signing in", "dismiss", None),
 ])
 def test_close_labels(text, kind, seconds):
     assert lexicon.close_label(text) == (kind, seconds)
@@ -19,6 +20,7 @@ def test_close_labels(text, kind, seconds):
 @pytest.mark.parametrize("text", [
     "跳过片头片尾", "跳过广告怎么弄", "关闭自动续费", "取消订单", "5秒后可跳过", "Skip in 5", "Skip intro",
     "点关闭就行", "立即更新", "Rate now", "5", "暂不支持", "暂不支持该地区",
+    "Without limits", "Listen without ads", "Continue without ads", "Call without",
 ])
 def test_content_that_merely_contains_a_close_word_is_not_a_label(text):
     assert lexicon.close_label(text) is None

@@ -99,3 +99,30 @@ def test_a_translucent_pill_over_a_gradient_is_measured_as_the_pill_not_the_back
         and pill_box.expand(4).contains(control.box.x2, control.box.y2), control.box
     if opacity >= 0.15:
         assert control.box.iou(pill_box) > 0.85, control.box
+
+
+def test_a_control_showing_through_a_dialogs_veil_is_no_brighter_than_the_veiled_page():
+    from vision.dismiss import Candidate, measure_brightness
+    page = np.full((2400, 1080, 3), 245, np.uint8)                       # a light page with text rows
+    for y in range(300, 2200, 120):
+        cv2.rectangle(page, (60, y), (900, y + 40), (40, 40, 40), -1)
+    cv2.circle(page, (990, 1500), 55, (60, 60, 200), -1)                 # a chat bubble with a ✕
+    cv2.line(page, (965, 1475), (1015, 1525), (255, 255, 255), 6)
+    cv2.line(page, (1015, 1475), (965, 1525), (255, 255, 255), 6)
+    veiled = (page * 0.45).astype(np.uint8)                               # the dialog's scrim
+    card = Box(140, 800, 800, 700)
+    cv2.rectangle(veiled, (card.x, card.y), (card.x2, card.y2), (255, 255, 255), -1)
+    cv2.circle(veiled, (540, 1640), 45, (255, 255, 255), 3)              # the pop-up's own ⓧ under the card
+    cv2.line(veiled, (520, 1620), (560, 1660), (255, 255, 255), 3)
+    cv2.line(veiled, (560, 1620), (520, 1660), (255, 255, 255), 3)
+
+    def candidate(box):
+        return Candidate(CloseControl(box=box, kind="glyph", text="✕", confidence=1.0), box, "close")
+    through, own, inside = candidate(Box(935, 1445, 110, 110)), candidate(Box(495, 1595, 90, 90)), \
+        candidate(Box(440, 1380, 200, 80))
+    measure_brightness(veiled, [through, own, inside], card)
+    assert through.over_backdrop < 1.2 and through.peak_level < 0.5
+    assert own.over_backdrop > 1.8 and own.peak_level > 0.95
+    assert inside.over_backdrop > 1.8
+    measure_brightness(page, [through], None)                            # no dialog: no backdrop to judge
+    assert through.over_backdrop == -1.0 and through.peak_level > 0.95

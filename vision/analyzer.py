@@ -258,6 +258,7 @@ def candidates_of(evidence: Evidence, image_bgr: np.ndarray, display: Display):
     for candidate in candidates:
         if candidate.control.kind == "glyph":
             candidate.row_icons = layout.icon_peers(image_bgr, candidate.content)
+    dismiss.measure_brightness(image_bgr, candidates, evidence.card)
     ctx = dismiss.context(width, height, display.density, lines, len(evidence.sentences), evidence.card,
                           evidence.status_shown, cues, len(glyph_hits), evidence.stats)
     return cues, candidates, ctx

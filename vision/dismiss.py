@@ -16,7 +16,7 @@ import numpy as np
 
 from vision import forest, lexicon
 from vision.glyphs import GlyphHit
-from vision.layout import is_sheet, peer_count
+from vision.layout import NAV_BAR_SHARE, STATUS_BAR_SHARE, is_sheet, peer_count
 from vision.types import Box, CloseControl, TextLine, density_or_assumed
 
 DISMISS_KIND_ORDER = ("skip", "close", "later", "acknowledge", "decline")
@@ -27,7 +27,7 @@ FEATURES = (
     "card", "in_card", "card_dx", "card_dy_top", "card_dy_bottom", "card_sheet", "card_area_frac",
     "status_shown", "peers", "row_accept", "row_others", "lines_log", "sentences_log",
     "ad_label", "countdown", "jump_buttons", "shape_growth", "confidence", "chars", "glyphs_on_screen",
-    "mean_value", "dark_frac", "row_icons",
+    "mean_value", "dark_frac", "row_icons", "peak_level", "over_backdrop",
 )
 
 
@@ -41,6 +41,8 @@ class Candidate:
     glyph_score: float = 0.0
     visible: Box | None = None    # the pill, circle or button around it, when found
     row_icons: int = -1           # shapes as big as a ✕ in its row (vision.layout.icon_peers); -1 for words
+    peak_level: float = 1.0       # its brightest pixels against the screen's (see measure_brightness)
+    over_backdrop: float = -1.0   # its brightest pixels against a modal card's backdrop; -1 without a card
 
     @property
     def shape(self) -> Box:
@@ -135,6 +137,7 @@ def features(candidate: Candidate, ctx: ScreenContext) -> list[float]:
         float(ctx.ad_label), float(ctx.countdown), float(ctx.jump_buttons),
         min(growth, 20.0), candidate.control.confidence, float(len(candidate.control.text)),
         float(ctx.glyphs), ctx.mean_value, ctx.dark_frac, float(candidate.row_icons),
+        candidate.peak_level, candidate.over_backdrop,
     ]
 
 
@@ -167,6 +170,46 @@ def reported(shares: list[float], model: forest.Forest) -> list[int]:
     best_share = max(shares, default=0.0)
     return [i for i, share in enumerate(shares) if share >= model.threshold_share
             and (model.calibrated(share) >= 0.5 or share == best_share)]
+
+
+#: Backdrop brightness is judged on every this-many-th pixel each way: a veil is even, detail is not needed.
+BACKDROP_STEP_PX = 4
+MAX_OVER_BACKDROP = 4.0
+
+
+def measure_brightness(image_bgr: np.ndarray, candidates: list[Candidate], card: Box | None) -> None:
+    """Set each candidate's brightest pixels (95th percentile of the largest channel over its shape)
+    against the screen's (99th percentile) and against the backdrop around a modal card.
+
+    A dialog's scrim dims the page behind it, controls and all, and takes the touches meant for them:
+    a chat bubble's ✕ or a dialer's ⌫ showing through the veil is no brighter than the veiled page,
+    while the ✕ a pop-up draws beside or under its card sits above the veil. The system bars are not
+    the backdrop: the system draws them undimmed over any veil.
+    """
+    if not candidates:
+        return
+    height_px, width_px = image_bgr.shape[:2]
+    step = BACKDROP_STEP_PX
+    value = image_bgr.max(axis=2)
+    coarse = value[::step, ::step]
+    screen_peak = max(float(np.percentile(coarse, 99)), 1.0)
+    page = np.ones(coarse.shape, bool)
+    if card is not None:
+        page[:int(STATUS_BAR_SHARE * height_px) // step] = False
+        page[int((1 - NAV_BAR_SHARE) * height_px) // step:] = False
+        page[max(0, card.y) // step:card.y2 // step + 1, max(0, card.x) // step:card.x2 // step + 1] = False
+    for candidate in candidates:
+        box = candidate.shape
+        x0, y0 = max(0, box.x), max(0, box.y)
+        patch = value[y0:min(height_px, box.y2), x0:min(width_px, box.x2)]
+        peak = float(np.percentile(patch, 95)) if patch.size else 0.0
+        candidate.peak_level, candidate.over_backdrop = peak / screen_peak, -1.0
+        if card is None:
+            continue
+        around = page.copy()
+        around[y0 // step:box.y2 // step + 1, x0 // step:box.x2 // step + 1] = False
+        backdrop = float(np.percentile(coarse[around], 99)) if around.any() else 255.0
+        candidate.over_backdrop = min(peak / max(backdrop, 1.0), MAX_OVER_BACKDROP)
 
 
 def image_stats(image_bgr: np.ndarray) -> tuple[float, float]:

@@ -33,6 +33,11 @@ DISMISS_WORDS = {
 _DISMISS_PHRASE = re.compile(
     r"^(skip|close|cancel|decline|dismiss|no,? thanks|no,? thank you|not now|maybe later|later|do not agree|"
     r"don'?t agree|disagree|reject|refuse|not interested)([\s,.!]+[a-z'’]+){0,4}[.!]?$", re.IGNORECASE)
+#: Going on without what the pop-up offers is refusing it: "Continue without signing in", "Call without
+#: Adding Funds". Not an upsell's promise ("Listen without ads", "Continue without limits").
+_WITHOUT_PHRASE = re.compile(
+    r"^(continue|proceed|go on|carry on|call)( [a-z'’]+){0,2} without(?! (ads?|limits|interruptions)\b)"
+    r"( [a-z'’]+){1,4}[.!]?$", re.IGNORECASE)
 #: What each dismiss word does, a feature of the learned judgement of a candidate control: a word
 #: that closes outright ("关闭", "Close") is a surer way out than one that only declines an offer
 #: ("No", "取消"), which a feed or a form may also show.
@@ -136,6 +141,9 @@ def close_label(text: str) -> tuple[str, int | None] | None:
     they announce a control that is not there yet.
     """
     norm = normalise(text)
+    spaced = " ".join(unicodedata.normalize("NFKC", text).split())
+    if _WITHOUT_PHRASE.match(spaced):   # a phrase may run longer than any label
+        return "dismiss", None
     if not norm or len(norm) > _MAX_LABEL_CHARS or "可跳过" in norm or "后跳过" in norm or "skipin" in norm:
         return None
     label, seconds = _strip_countdown(norm)
@@ -145,7 +153,7 @@ def close_label(text: str) -> tuple[str, int | None] | None:
         return "dismiss", seconds
     if _NOT_NOW.match(label) and seconds is None:
         return "dismiss", None
-    if seconds is None and _DISMISS_PHRASE.match(" ".join(unicodedata.normalize("NFKC", text).split())):
+    if seconds is None and _DISMISS_PHRASE.match(spaced):
         return "dismiss", None
     return None
 
