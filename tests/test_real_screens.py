@@ -37,10 +37,10 @@ def held_out() -> Score:
 
 def test_real_screens_the_models_never_saw(held_out):
     # Floors a screen or two under what fold B scored when the models were committed (README): close
-    # P 0.929 R 0.929 (39 of 42, 42 reported), ads/pop-ups recognised 0.939 (46 of 49), ordinary screens
-    # clean 0.976 (80 of 82). Issue 9's bar is R 0.90 at P 0.95, 0.90, 0.97: they keep what was won.
+    # P 0.974 R 0.905 (38 of 42, 39 reported), ads/pop-ups recognised 0.918 (45 of 49), ordinary screens
+    # clean 0.976 (80 of 82): issue 9's bar (R 0.90 at P 0.95, 0.90, 0.97) is met; they keep most of it.
     assert held_out.close_recall >= 0.88, held_out.summary()
-    assert held_out.close_precision >= 0.88, held_out.summary()
+    assert held_out.close_precision >= 0.92, held_out.summary()
     assert held_out.overlay_rate >= 0.89, held_out.summary()
     assert held_out.normal_clean_rate >= 0.95, held_out.summary()
     assert held_out.prompts_right == held_out.permission_screens, held_out.summary()
@@ -87,6 +87,7 @@ def test_a_card_over_a_dimmed_page_is_found_on_real_screens_and_seldom_imagined(
     found = [t["image"] for t in dimmed if find_modal_card(read_bgr(t["path"])) is not None]
     imagined = [t["image"] for t in ordinary if find_modal_card(read_bgr(t["path"])) is not None]
     # 28 of 42 and 9 of 214 since tall cards get a narrower margin (before: 24 of 42, 15 of 214);
-    # 27 of 42 and 5 of 214 since a backdrop whose white text stays bright is a dark page, not a veil.
+    # 28 of 42 and 3 of 214 since a backdrop whose white text stays bright, letter after letter, is a
+    # dark page, not a veil.
     assert len(dimmed) == 42 and len(found) >= 27, sorted(set(t["image"] for t in dimmed) - set(found))
-    assert len(imagined) <= 6, imagined
+    assert len(imagined) <= 4, imagined

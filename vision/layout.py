@@ -16,9 +16,10 @@ LAYOUT_WIDTH_PX = 360
 #: A dimmed backdrop: its brightest pixels are at most this share of the card's brightest pixels.
 MAX_BACKDROP_BRIGHTNESS_SHARE = 0.82
 MAX_BACKDROP_P95_LEVEL = 205   # a 20% black veil over white
-#: Even the page's white text is dimmed under a veil; on a dark-theme page, it is not.
-MAX_BACKDROP_TEXT_LEVEL = 225
-BACKDROP_TEXT_PERCENTILE = 99.5
+#: A veil dims even the page's white text; a dark-theme page's text stays bright, letter after letter.
+#: A few bright marks may show (a floating bubble or a banner drawn above the scrim); text makes dozens.
+BRIGHT_MARK_LEVEL = 225
+MAX_BACKDROP_BRIGHT_MARKS = 20
 #: The system bars as shares of the screen height (24 dp and 48 dp on a 640 dp tall phone).
 STATUS_BAR_SHARE, NAV_BAR_SHARE = 0.04, 0.075
 DARK_BAR_LEVEL = 40
@@ -100,10 +101,12 @@ def _backdrop_is_dim(value: np.ndarray, card: tuple[int, int, int, int]) -> bool
             break
     else:
         return False
-    p95_out, text_out = np.percentile(value[outside], (95, BACKDROP_TEXT_PERCENTILE))
+    p95_out = float(np.percentile(value[outside], 95))
     p95_in = float(np.percentile(value[y:y + ch, x:x + cw], 95))
-    return (p95_out <= MAX_BACKDROP_P95_LEVEL and p95_out <= MAX_BACKDROP_BRIGHTNESS_SHARE * p95_in
-            and text_out <= MAX_BACKDROP_TEXT_LEVEL)
+    if p95_out > MAX_BACKDROP_P95_LEVEL or p95_out > MAX_BACKDROP_BRIGHTNESS_SHARE * p95_in:
+        return False
+    bright_marks = components.with_stats(((value > BRIGHT_MARK_LEVEL) & outside).astype(np.uint8))[0] - 1
+    return bright_marks <= MAX_BACKDROP_BRIGHT_MARKS
 
 
 def find_modal_card(image_bgr: np.ndarray) -> Box | None:
