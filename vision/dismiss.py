@@ -190,26 +190,39 @@ def measure_brightness(image_bgr: np.ndarray, candidates: list[Candidate], card:
         return
     height_px, width_px = image_bgr.shape[:2]
     step = BACKDROP_STEP_PX
-    value = image_bgr.max(axis=2)
-    coarse = value[::step, ::step]
-    screen_peak = max(float(np.percentile(coarse, 99)), 1.0)
+    coarse = image_bgr[::step, ::step].max(axis=2)
+    screen_peak = max(_percentile(np.bincount(coarse.ravel(), minlength=256), 99), 1.0)
     page = np.ones(coarse.shape, bool)
     if card is not None:
         page[:int(STATUS_BAR_SHARE * height_px) // step] = False
         page[int((1 - NAV_BAR_SHARE) * height_px) // step:] = False
         page[max(0, card.y) // step:card.y2 // step + 1, max(0, card.x) // step:card.x2 // step + 1] = False
+    page_counts = np.bincount(coarse[page], minlength=256)
     for candidate in candidates:
         box = candidate.shape
         x0, y0 = max(0, box.x), max(0, box.y)
-        patch = value[y0:min(height_px, box.y2), x0:min(width_px, box.x2)]
+        patch = image_bgr[y0:min(height_px, box.y2), x0:min(width_px, box.x2)].max(axis=2)
         peak = float(np.percentile(patch, 95)) if patch.size else 0.0
         candidate.peak_level, candidate.over_backdrop = peak / screen_peak, -1.0
         if card is None:
             continue
-        around = page.copy()
-        around[y0 // step:box.y2 // step + 1, x0 // step:box.x2 // step + 1] = False
-        backdrop = float(np.percentile(coarse[around], 99)) if around.any() else 255.0
+        # The page around the candidate, not the candidate itself: its counts taken out of the page's.
+        own = (slice(y0 // step, box.y2 // step + 1), slice(x0 // step, box.x2 // step + 1))
+        around = page_counts - np.bincount(coarse[own][page[own]], minlength=256)
+        backdrop = _percentile(around, 99) if around.any() else 255.0
         candidate.over_backdrop = min(peak / max(backdrop, 1.0), MAX_OVER_BACKDROP)
+
+
+def _percentile(counts: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` (linear interpolation) of the 8-bit values counted in ``counts``:
+    one count of the page serves every candidate, where masking the page anew for each took 10 ms."""
+    total = int(counts.sum())
+    rank = q / 100 * (total - 1)
+    below = int(np.floor(rank))
+    cumulative = np.cumsum(counts)
+    low = int(np.searchsorted(cumulative, below + 1))
+    high = int(np.searchsorted(cumulative, min(below + 2, total)))
+    return low + (high - low) * (rank - below)
 
 
 def image_stats(image_bgr: np.ndarray) -> tuple[float, float]:
