@@ -207,7 +207,7 @@ def test_fade_close_pill_shows_and_takes_taps_only_after_4_s(web_device, fixture
 
 
 def test_photo_ad_frames_are_jpeg_and_smaller_than_png(web_device, fixture_apps):
-    launch(web_device, fixture_apps, "fade_close")      # a 7 s photo-like ad
+    launch(web_device, fixture_apps, "fade_close")      # a 9 s photo-like ad
     jpeg, png = web_device.frame_bytes(), web_device.screenshot_png()
     assert jpeg[:3] == b"\xff\xd8\xff" and png[:4] == b"\x89PNG"
     assert decode_png(jpeg).shape == decode_png(png).shape
