@@ -258,12 +258,6 @@ class AndroidDevice(AppiumScreenRecorder, DriverDevice):
         if stream is not None:
             stream.close()
 
-    def page_source(self) -> str | None:
-        try:
-            return self.driver.page_source
-        except WebDriverException:
-            return None
-
     def tap(self, x_px: float, y_px: float) -> None:
         self._tap_scaled(x_px, y_px, 1.0)
 

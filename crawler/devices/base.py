@@ -348,6 +348,14 @@ class DriverDevice(Device):
             return AppMissing(f"{app_id} is not installed on the device ({first_line(exc)})")
         return DeviceError(f"could not launch {app_id}: {first_line(exc)}")
 
+    def page_source(self) -> str | None:
+        """The view hierarchy, or None when the driver refuses it: the screen is then judged from its
+        pixels alone."""
+        try:
+            return self.driver.page_source
+        except WebDriverException:
+            return None
+
     def _tap_scaled(self, x_px: float, y_px: float, px_per_unit: float) -> None:
         """Tap at screenshot px, given how many px make one of the driver's units (CSS px, points)."""
         try:

@@ -115,12 +115,6 @@ class IOSDevice(AppiumScreenRecorder, DriverDevice):
     def screenshot_png(self) -> bytes:
         return self.driver.get_screenshot_as_png()
 
-    def page_source(self) -> str | None:
-        try:
-            return self.driver.page_source
-        except WebDriverException:
-            return None
-
     def tap(self, x_px: float, y_px: float) -> None:
         self._tap_scaled(x_px, y_px, self.scale)
 
