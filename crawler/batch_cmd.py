@@ -8,7 +8,9 @@
   returned and wrote its ``result.json`` (atomically), so a killed run loses at most the apps in flight;
   rerunning the same command skips apps already done (``--force`` redoes them).
 - A check that loses its node or session (an exception out of ``run_check``, an incomplete check, a
-  launch error) is retried once (the Grid picks another free node); failing again, the app is
+  launch error) is retried once (the Grid picks another free node); while the Grid still lists a node
+  that no longer answers as UP, no worker starts a session (``GridGate``): it would be sent there and
+  lost at once, retry and all. Failing again, the app is
   ``failed``: verdict ``inconclusive`` with the reason, exit code 3 (never a violation), and the next
   run of the same command checks it again.
 - At the end (and after an interruption) ``summary.csv``, ``summary.html`` and ``junit.xml`` are written
@@ -42,7 +44,7 @@ from crawler import junit
 from crawler.appium_server import AppiumServer, EnvironmentProblem, appium_status, driver_args
 from crawler.appsfile import AppEntry, read_apps
 from crawler.check_cmd import EXIT_ENVIRONMENT, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, run_check
-from crawler.farm import DEFAULT_STATE, farm_alive, grid_slots, read_state, slot_platform
+from crawler.farm import DEFAULT_STATE, farm_alive, grid_slots, read_state, slot_platform, unanswering_nodes
 from crawler.profiles import load_profile
 from crawler.reports import html
 from vision.rules import RuleProfile
@@ -147,6 +149,54 @@ class Target:
     is_grid: bool = False
 
 
+#: After a lost check, new sessions wait at most this long for the Grid to stop offering a node that is
+#: gone. The farm's hub checks its nodes every ``farm.HEALTHCHECK_S``; a Grid that checks less often is
+#: not waited for longer: a session lost there again leaves its app ``failed``, checked by the next run.
+GRID_SETTLE_S = 30.0
+GRID_POLL_S = 0.5
+
+
+class GridGate:
+    """Holds every worker's next session while the Grid still offers a node that is gone.
+
+    A node killed mid-batch stays UP for the Grid until its next health check; a session sent there
+    meanwhile fails within a second, and the retry after it, sent there too, used to end its app as
+    failed with a live node a few seconds from free.
+    """
+
+    def __init__(self, grid_url: str | None, stop: threading.Event, say) -> None:
+        self.grid_url, self.stop, self.say = grid_url, stop, say
+        self._open = threading.Event()
+        self._open.set()
+        self._settling = threading.Lock()
+
+    def wait_open(self) -> None:
+        """Return once no lost node is being waited out (or the batch is stopping)."""
+        while not self._open.wait(GRID_POLL_S) and not self.stop.is_set():
+            pass
+
+    def settle(self) -> None:
+        """After a lost check: shut the gate until the Grid lists no unanswering node as UP, at most
+        GRID_SETTLE_S. A second loss meanwhile waits with the first instead of polling again."""
+        if self.grid_url is None:
+            return
+        if not self._settling.acquire(blocking=False):
+            self.wait_open()
+            return
+        try:
+            self._open.clear()
+            deadline = time.monotonic() + GRID_SETTLE_S
+            gone = unanswering_nodes(self.grid_url)
+            if gone:
+                self.say(f"[yellow]grid[/] {escape(', '.join(gone))} does not answer; new sessions wait "
+                         f"until the Grid marks it down (at most {GRID_SETTLE_S:g} s)")
+            while gone and time.monotonic() < deadline and not self.stop.wait(GRID_POLL_S):
+                gone = unanswering_nodes(self.grid_url)
+        finally:
+            self._open.set()
+            self._settling.release()
+
+
 def _first_line(text) -> str:
     return str(text).strip().splitlines()[0][:300] if str(text).strip() else type(text).__name__
 
@@ -224,6 +274,7 @@ class Batch:
         self.count_lock = threading.Lock()
         self.profiles = {name: load_profile(name) for name in {e.profile for e in entries}}
         self.run_id = 0
+        self.gate = GridGate(target.urls[0] if target.is_grid else None, self.stop, self._say)
 
     # -- one app ------------------------------------------------------------------------------------------
     def check_one(self, entry: AppEntry, url: str | None) -> None:
@@ -232,6 +283,9 @@ class Batch:
         problem, result, started = None, None, time.time()
         for attempt in (1, 2):
             shutil.rmtree(folder, ignore_errors=True)      # an earlier, unfinished attempt's leftovers
+            self.gate.wait_open()
+            if self.stop.is_set():
+                return                    # not started: stays as it was, the next run does it
             attempt_id = self.store.start_attempt(entry.key, self.run_id, attempt)
             started = time.time()
             try:
@@ -248,6 +302,7 @@ class Batch:
             self.store.finish_attempt(attempt_id, "lost" if problem else "ok", problem)
             if not problem:
                 break
+            self.gate.settle()
             if attempt == 1:
                 self._say(f"[yellow]retry[/] {escape(entry.app)}: {escape(problem)}")
         data = _load_result(folder) or {}

@@ -44,6 +44,8 @@ WEB_STEREOTYPE = {"browserName": "chrome", "platformName": "linux", "appium:auto
 SESSION_TIMEOUT_S = 60
 #: How often the hub pings its nodes: a dead node is marked DOWN (and gets no new session) this soon.
 HEALTHCHECK_S = 5
+#: A node that does not answer its own /status within this long is taken for gone (it answers in ms).
+NODE_ANSWER_S = 2.0
 JAVA_OPTS = ("-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")   # small and quick to start
 
 
@@ -94,6 +96,17 @@ def grid_slots(status: dict) -> list[SlotInfo]:
             slots.append(SlotInfo(node=node.get("uri", "?"), availability=node.get("availability", "?"),
                                   stereotype=slot.get("stereotype") or {}, busy=bool(slot.get("session"))))
     return slots
+
+
+def unanswering_nodes(grid_url: str, timeout_s: float = NODE_ANSWER_S) -> list[str]:
+    """Nodes the Grid at ``grid_url`` still lists as UP that do not answer ``GET /status`` themselves.
+
+    Until the hub's next health check marks such a node DOWN, the Grid goes on sending it new
+    sessions, and each is lost within a second."""
+    status = grid_status(grid_url) or {}
+    return [node["uri"] for node in status.get("nodes") or []
+            if node.get("availability") == "UP" and node.get("uri")
+            and grid_status(node["uri"], timeout_s) is None]
 
 
 def slot_platform(stereotype: dict) -> str:
