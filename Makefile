@@ -36,7 +36,7 @@ demo: setup
 	$(VENV)/bin/splashaudit demo --out out/demo
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=12
 
 bench: setup
 	$(PY) bench/analyze_speed.py
