@@ -150,7 +150,7 @@ class Target:
 
 
 #: After a lost check, new sessions wait at most this long for the Grid to stop offering a node that is
-#: gone. The farm's hub checks its nodes every ``farm.HEALTHCHECK_S``; a Grid that checks less often is
+#: gone. The farm's hub logs a health check of each node every 10 s; a Grid that checks less often is
 #: not waited for longer: a session lost there again leaves its app ``failed``, checked by the next run.
 GRID_SETTLE_S = 30.0
 GRID_POLL_S = 0.5
