@@ -42,7 +42,8 @@ DEFAULT_STATE = Path.home() / ".splashaudit" / "farm.json"
 WEB_STEREOTYPE = {"browserName": "chrome", "platformName": "linux", "appium:automationName": "Chromium"}
 #: A session idle this long (its client crashed) is ended by its node, which frees the slot.
 SESSION_TIMEOUT_S = 60
-#: How often the hub pings its nodes: a dead node is marked DOWN (and gets no new session) this soon.
+#: How often the hub is asked to ping its nodes (--healthcheck-interval). Its log says each node is
+#: checked every 10 s even so: a dead node may stay UP, and get new sessions, that long (batch.GridGate).
 HEALTHCHECK_S = 5
 #: A node that does not answer its own /status within this long is taken for gone (it answers in ms).
 NODE_ANSWER_S = 2.0

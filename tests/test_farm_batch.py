@@ -383,8 +383,8 @@ def test_a_node_killed_mid_batch_is_retried_elsewhere_and_counted_once(grid, sit
         assert batch.poll() is None and _busy_node(grid["url"], victim["node_url"])
         assert farm.unanswering_nodes(grid["url"]) == []       # both nodes answer their own /status
         # Killed inside the check (on a busy machine, maybe while its session is still starting): the
-        # loss shows within a second, while the Grid, which checks its nodes every 5 s, still lists
-        # the node UP; a retry sent then would go to it (the other node is busy) and be lost as well.
+        # loss shows within a second, while the Grid, which checks each node every 10 s (its log), still
+        # lists the node UP; a retry sent then would go to it (the other node is busy) and be lost as well.
         time.sleep(3)
         orphans = [p for p in descendants(pids["appium web:1"])]
         for role in ("node web:1", "appium web:1"):
